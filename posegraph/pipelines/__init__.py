@@ -1,0 +1,13 @@
+"""Sampling pipelines: prompts -> keypoints + heatmaps."""
+from posegraph.pipelines.checkpoints import latest_checkpoint, resolve_pipeline_dir
+from posegraph.pipelines.pose_graph_pipeline import PoseGraphPipeline, PoseGraphPipelineOutput
+from posegraph.pipelines.schedulers import SCHEDULERS, make_scheduler
+
+__all__ = [
+    "PoseGraphPipeline",
+    "PoseGraphPipelineOutput",
+    "SCHEDULERS",
+    "make_scheduler",
+    "resolve_pipeline_dir",
+    "latest_checkpoint",
+]

@@ -1,0 +1,86 @@
+"""Find the pipeline directory to load: a saved pipeline, a training checkpoint, or a training run.
+
+Layout (written by ``PoseGraphPipeline.save_pretrained`` and by ``python -m posegraph.train``)::
+
+    RUN_DIR/checkpoints/step_000123/     one checkpoint; a saved pipeline has the same files
+        unet/                            GUNet.save_pretrained: config.json + safetensors (EMA weights)
+        scheduler/scheduler_config.json  the training noise schedule
+        text_encoder.json                {"name_or_path", "max_length"}: the frozen encoder, by reference
+        COMPLETE                         written last: a directory without it is a truncated save
+
+Training state files beside these (optimiser, EMA, RNG, ``train_config.json``) are ignored here.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from diffusers.utils.constants import CONFIG_NAME, SAFETENSORS_WEIGHTS_NAME
+
+__all__ = ["COMPLETE_MARKER", "REQUIRED_FILES", "resolve_pipeline_dir", "latest_checkpoint"]
+
+logger = logging.getLogger(__name__)
+
+COMPLETE_MARKER = "COMPLETE"
+REQUIRED_FILES = (
+    f"unet/{CONFIG_NAME}",
+    f"unet/{SAFETENSORS_WEIGHTS_NAME}",
+    "scheduler/scheduler_config.json",
+    "text_encoder.json",
+)
+_STEP_DIR = re.compile(r"step_(\d+)")
+
+
+def resolve_pipeline_dir(path) -> Path:
+    """The complete pipeline directory that ``path`` names.
+
+    ``path`` is a saved pipeline or a checkpoint (``.../checkpoints/step_N``), used as is, or a
+    training run directory (one holding ``checkpoints/``), whose latest complete checkpoint is taken.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist, holds no pipeline, or a run holds no complete checkpoint.
+        ValueError: a truncated pipeline or checkpoint (no ``COMPLETE`` marker, or files missing).
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"{path}: no such directory; pass a directory written by PoseGraphPipeline.save_pretrained, "
+            "a training checkpoint (RUN_DIR/checkpoints/step_N) or a training run directory (RUN_DIR)"
+        )
+    if (path / "checkpoints").is_dir():
+        path = latest_checkpoint(path / "checkpoints")
+    present = [name for name in REQUIRED_FILES if (path / name).is_file()]
+    if not present and not (path / COMPLETE_MARKER).exists():
+        raise FileNotFoundError(
+            f"{path}: not a pipeline, checkpoint or run directory (expected {', '.join(REQUIRED_FILES)} and "
+            f"{COMPLETE_MARKER}, or a checkpoints/ folder)"
+        )
+    if not (path / COMPLETE_MARKER).exists():
+        raise ValueError(
+            f"{path}: truncated checkpoint (no {COMPLETE_MARKER} marker: the save was interrupted or the copy "
+            "is partial); use an earlier checkpoint, or the run directory to take its latest complete one"
+        )
+    missing = [name for name in REQUIRED_FILES if name not in present]
+    if missing:
+        raise ValueError(f"{path}: truncated checkpoint, missing {', '.join(missing)}")
+    return path
+
+
+def latest_checkpoint(checkpoints_dir) -> Path:
+    """The ``step_N`` folder of ``checkpoints_dir`` with the highest N that has a ``COMPLETE`` marker.
+
+    Newer incomplete folders (a save that was interrupted) are skipped with a warning.
+    """
+    checkpoints_dir = Path(checkpoints_dir)
+    steps = sorted(
+        (int(match.group(1)), child)
+        for child in checkpoints_dir.iterdir()
+        if child.is_dir() and (match := _STEP_DIR.fullmatch(child.name))
+    )
+    for _, checkpoint in reversed(steps):
+        if (checkpoint / COMPLETE_MARKER).exists():
+            return checkpoint
+        logger.warning("skipping %s: no %s marker (an interrupted save)", checkpoint, COMPLETE_MARKER)
+    found = ", ".join(child.name for _, child in steps) or "no step_N folders"
+    raise FileNotFoundError(f"{checkpoints_dir}: no complete checkpoint (found: {found})")

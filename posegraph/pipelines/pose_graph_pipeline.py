@@ -1,0 +1,306 @@
+"""PoseGraphPipeline: text prompts -> COCO-17 keypoints and heatmaps by classifier-free-guided diffusion."""
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from diffusers import DiffusionPipeline
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
+from diffusers.utils import BaseOutput
+from diffusers.utils.torch_utils import randn_tensor
+
+from posegraph.heatmaps import denormalize_heatmaps, heatmaps_to_keypoints
+from posegraph.models import GUNet
+from posegraph.pipelines.checkpoints import COMPLETE_MARKER, resolve_pipeline_dir
+from posegraph.pipelines.schedulers import load_scheduler, make_scheduler
+from posegraph.text import TextEncoder
+
+__all__ = ["PoseGraphPipeline", "PoseGraphPipelineOutput"]
+
+logger = logging.getLogger(__name__)
+
+_SEED_RANGE = 2**62
+
+
+@dataclass
+class PoseGraphPipelineOutput(BaseOutput):
+    """What :class:`PoseGraphPipeline` returns, poses in prompt order (all poses of prompt 0 first).
+
+    Attributes:
+        keypoints: ``(num_poses, 17, 3)`` float32 CPU tensor of ``(x, y, v)`` rows in canvas pixels,
+            COCO-17 order; ``v`` is 2 where the decoded heatmap peak reaches the decoder threshold, else 0.
+        confidence: ``(num_poses, 17)`` float32 CPU tensor: each joint's heatmap peak value.
+        heatmaps: ``(num_poses, 17, S, S)`` float32 CPU tensor in ``[0, 1]``, or ``None`` when not asked for.
+        prompts: the prompt of each pose.
+        seeds: each pose's seed; ``pipe(prompts[i], generator=seeds[i])`` draws that pose again.
+    """
+
+    keypoints: torch.Tensor
+    confidence: torch.Tensor
+    heatmaps: torch.Tensor | None
+    prompts: list[str]
+    seeds: list[int]
+
+
+class PoseGraphPipeline(DiffusionPipeline):
+    """Text -> 2D pose skeletons: a GUNet denoises 17-channel heatmaps, conditioned on a frozen text encoder.
+
+    Components:
+        unet: :class:`posegraph.models.GUNet`.
+        scheduler: any diffusers scheduler; its config is the training noise schedule that samplers
+            chosen by name start from.
+        text_encoder: :class:`posegraph.text.TextEncoder`, saved by reference (its ``to_config()`` in
+            ``text_encoder.json``), never its weights.
+
+    ``save_pretrained`` writes the same layout as a training checkpoint, and ``from_pretrained`` loads a
+    saved pipeline, a checkpoint or a whole training run directory (its latest complete checkpoint).
+    """
+
+    model_cpu_offload_seq = "unet"
+
+    def __init__(self, unet: GUNet, scheduler: SchedulerMixin, text_encoder: TextEncoder):
+        super().__init__()
+        self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder)
+
+    @torch.inference_mode()
+    def __call__(
+        self,
+        prompt: str | list[str],
+        num_poses_per_prompt: int = 1,
+        guidance_scale: float = 3.0,
+        negative_prompt: str | list[str] | None = None,
+        num_inference_steps: int = 20,
+        scheduler: str | SchedulerMixin | None = None,
+        generator: torch.Generator | int | None = None,
+        canvas_size: int | tuple[int, int] = 512,
+        batch_size: int = 64,
+        return_heatmaps: bool = True,
+        return_dict: bool = True,
+    ) -> PoseGraphPipelineOutput | tuple:
+        """Draw poses for one prompt or a list.
+
+        Args:
+            prompt: a prompt or a list of prompts. The empty prompt ``""`` samples unconditionally (the
+                text encoder's null embedding, as in training's text dropout). Prompts longer than the
+                encoder's limit are truncated, with a warning.
+            num_poses_per_prompt: poses drawn for each prompt.
+            guidance_scale: classifier-free guidance weight ``w`` in ``uncond + w * (cond - uncond)``;
+                ``<= 1`` turns guidance off (one conditional pass per step).
+            negative_prompt: replaces the unconditional prompt under guidance; one string or one per prompt.
+            num_inference_steps: denoising steps.
+            scheduler: ``"ddpm"``, ``"ddim"``, ``"dpm-solver++"``, ``"unipc"`` (built from the stored
+                training scheduler config), a diffusers scheduler object, or ``None`` for the stored one.
+            generator: an int seed (pose ``i`` then uses seed ``seed + i``), a ``torch.Generator`` that
+                draws the per-pose seeds, or ``None`` (torch's global RNG draws them).
+            canvas_size: output canvas side, or ``(height, width)``; the square heatmap frame is scaled
+                to fit and centred.
+            batch_size: poses denoised together; results do not depend on it (up to float rounding).
+            return_heatmaps: keep the ``(num_poses, 17, S, S)`` heatmaps (17 * S * S floats per pose).
+            return_dict: return a :class:`PoseGraphPipelineOutput` rather than a tuple.
+
+        Returns:
+            :class:`PoseGraphPipelineOutput`, or ``(keypoints, confidence, heatmaps, prompts, seeds)``.
+        """
+        prompts = _check_prompts(prompt, "prompt")
+        _check_positive(num_poses_per_prompt=num_poses_per_prompt, num_inference_steps=num_inference_steps,
+                        batch_size=batch_size)
+        height, width = _check_canvas(canvas_size)
+        guided = guidance_scale > 1
+        if negative_prompt is not None and not guided:
+            logger.warning("negative_prompt has no effect with guidance_scale <= 1")
+        negatives = _negatives(negative_prompt, len(prompts)) if guided else []
+        scheduler = make_scheduler(scheduler, self.scheduler)
+        step_kwargs = inspect.signature(scheduler.step).parameters
+
+        pose_prompts = [p for p in prompts for _ in range(num_poses_per_prompt)]
+        seeds = _pose_seeds(generator, len(pose_prompts))
+        device, dtype = self._execution_device, self.unet.dtype
+        embeddings, mask, index = self._embed_unique(pose_prompts + _repeat(negatives, num_poses_per_prompt))
+        embeddings, mask = embeddings.to(device, dtype), mask.to(device)
+        cond_index = index[: len(pose_prompts)]
+        uncond_index = index[len(pose_prompts):]
+
+        num_joints, size = self.unet.config.in_channels, self.unet.config.sample_size
+        keypoints, confidence, heatmaps = [], [], []
+        chunks = torch.arange(len(pose_prompts)).split(batch_size)
+        with self.progress_bar(total=len(chunks) * num_inference_steps) as progress:
+            for chunk in chunks:
+                generators = [torch.Generator().manual_seed(seeds[i]) for i in chunk.tolist()]
+                extra = {"generator": generators} if "generator" in step_kwargs else {}
+                rows = torch.cat([uncond_index[chunk], cond_index[chunk]]) if guided else cond_index[chunk]
+                text, text_mask = embeddings[rows.to(device)], mask[rows.to(device)]
+                shape = (len(chunk), num_joints, size, size)
+                sample = randn_tensor(shape, generator=generators, device=device, dtype=torch.float32)
+                scheduler.set_timesteps(num_inference_steps, device=device)
+                sample = sample * scheduler.init_noise_sigma
+                for t in scheduler.timesteps:
+                    model_input = scheduler.scale_model_input(sample, t)
+                    model_input = torch.cat([model_input] * 2) if guided else model_input
+                    prediction = self.unet(model_input.to(dtype), t.expand(len(model_input)),
+                                           encoder_hidden_states=text, encoder_attention_mask=text_mask).sample
+                    prediction = prediction.float()
+                    if guided:
+                        uncond, cond = prediction.chunk(2)
+                        prediction = uncond + guidance_scale * (cond - uncond)
+                    sample = scheduler.step(prediction, t, sample, **extra).prev_sample
+                    progress.update()
+                chunk_heatmaps = denormalize_heatmaps(sample)
+                chunk_keypoints, chunk_confidence = heatmaps_to_keypoints(chunk_heatmaps, return_confidence=True)
+                keypoints.append(_to_canvas(chunk_keypoints, size, height, width).cpu())
+                confidence.append(chunk_confidence.cpu())
+                if return_heatmaps:
+                    heatmaps.append(chunk_heatmaps.cpu())
+        self.maybe_free_model_hooks()
+
+        output = (torch.cat(keypoints), torch.cat(confidence), torch.cat(heatmaps) if return_heatmaps else None,
+                  pose_prompts, seeds)
+        return PoseGraphPipelineOutput(*output) if return_dict else output
+
+    def _embed_unique(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Encode each distinct text once.
+
+        Returns:
+            embeddings ``(num_unique, L, D)``, mask ``(num_unique, L)`` and, for every text, its row ``(len(texts),)``.
+        """
+        unique = list(dict.fromkeys(texts))
+        spoken = [t for t in unique if t != ""]
+        parts = [self.text_encoder.encode(spoken)] if spoken else []
+        if "" in unique:
+            parts.append(self.text_encoder.null_embedding(1))
+        embeddings, mask = _pad_cat(parts)
+        order = spoken + ([""] if "" in unique else [])
+        row = {t: i for i, t in enumerate(order)}
+        return embeddings, mask, torch.tensor([row[t] for t in texts], dtype=torch.long)
+
+    def save_pretrained(self, save_directory: str | os.PathLike) -> None:
+        """Write the unet (safetensors + config), the scheduler config, the text encoder reference and
+        ``model_index.json``, then the ``COMPLETE`` marker (the layout of a training checkpoint)."""
+        directory = Path(save_directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / COMPLETE_MARKER).unlink(missing_ok=True)
+        self.unet.save_pretrained(directory / "unet", safe_serialization=True)
+        self.scheduler.save_pretrained(directory / "scheduler")
+        (directory / "text_encoder.json").write_text(json.dumps(self.text_encoder.to_config(), indent=2) + "\n")
+        self.save_config(directory)
+        (directory / COMPLETE_MARKER).touch()
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike,
+        text_encoder: TextEncoder | None = None,
+        torch_dtype: torch.dtype | None = None,
+        device: str | torch.device | None = None,
+    ) -> "PoseGraphPipeline":
+        """Load a saved pipeline, a training checkpoint, or a training run directory's latest complete checkpoint.
+
+        Args:
+            pretrained_model_name_or_path: the directory (see :mod:`posegraph.pipelines.checkpoints`).
+            text_encoder: an already loaded encoder to use instead of the one ``text_encoder.json`` names.
+            torch_dtype: dtype of the unet (e.g. ``torch.float16`` on CUDA); the text encoder stays as loaded.
+            device: where to run.
+
+        Raises:
+            FileNotFoundError / ValueError: a missing, truncated or inconsistent directory (the message names it).
+        """
+        directory = resolve_pipeline_dir(pretrained_model_name_or_path)
+        unet = _load_unet(directory / "unet", torch_dtype)
+        scheduler = load_scheduler(directory / "scheduler")
+        if text_encoder is None:
+            reference = json.loads((directory / "text_encoder.json").read_text())
+            text_encoder = TextEncoder.from_pretrained(**reference, device=device)
+        if text_encoder.hidden_size != unet.config.cross_attention_dim:
+            raise ValueError(
+                f"{directory}: the text encoder {text_encoder.to_config()} gives {text_encoder.hidden_size}-wide "
+                f"embeddings but unet/config.json has cross_attention_dim={unet.config.cross_attention_dim}; "
+                "text_encoder.json and the unet come from different runs"
+            )
+        pipeline = cls(unet=unet, scheduler=scheduler, text_encoder=text_encoder)
+        return pipeline.to(device) if device is not None else pipeline
+
+
+def _load_unet(directory: Path, torch_dtype: torch.dtype | None) -> GUNet:
+    """GUNet.from_pretrained, strict: a config that does not describe the weights is an error naming the path."""
+    try:
+        unet, info = GUNet.from_pretrained(directory, torch_dtype=torch_dtype, output_loading_info=True,
+                                           low_cpu_mem_usage=False)
+    except (ValueError, RuntimeError, TypeError) as error:
+        raise ValueError(f"{directory}: config.json does not match the weights ({error})") from error
+    problems = {key: value for key, value in info.items() if value}
+    if problems:
+        raise ValueError(f"{directory}: config.json does not match the weights: {problems}")
+    return unet
+
+
+def _check_prompts(prompt, name: str) -> list[str]:
+    if isinstance(prompt, str):
+        return [prompt]
+    if not isinstance(prompt, (list, tuple)):
+        raise TypeError(f"{name} must be a string or a list of strings, got {type(prompt).__name__}")
+    if not prompt:
+        raise ValueError(f"{name} is an empty list; pass at least one string (\"\" samples unconditionally)")
+    for i, p in enumerate(prompt):
+        if not isinstance(p, str):
+            raise TypeError(f"{name}[{i}] must be a string, got {type(p).__name__}: {p!r}")
+    return list(prompt)
+
+
+def _negatives(negative_prompt, num_prompts: int) -> list[str]:
+    """One negative (unconditional) prompt per prompt; ``""`` is the null embedding."""
+    if negative_prompt is None:
+        return [""] * num_prompts
+    negatives = _check_prompts(negative_prompt, "negative_prompt")
+    if isinstance(negative_prompt, str):
+        return negatives * num_prompts
+    if len(negatives) != num_prompts:
+        raise ValueError(f"negative_prompt has {len(negatives)} entries for {num_prompts} prompts; give one or one each")
+    return negatives
+
+
+def _check_positive(**values: int) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def _check_canvas(canvas_size) -> tuple[int, int]:
+    height, width = (canvas_size, canvas_size) if isinstance(canvas_size, int) else tuple(canvas_size)
+    _check_positive(canvas_height=height, canvas_width=width)
+    return height, width
+
+
+def _repeat(items: list[str], times: int) -> list[str]:
+    return [item for item in items for _ in range(times)]
+
+
+def _pose_seeds(generator, num_poses: int) -> list[int]:
+    """One seed per pose, so a pose does not depend on which others share its batch."""
+    if isinstance(generator, int) and not isinstance(generator, bool):
+        return [generator + i for i in range(num_poses)]
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be an int seed, a torch.Generator or None, got {type(generator).__name__}")
+    device = generator.device if generator is not None else "cpu"
+    return torch.randint(_SEED_RANGE, (num_poses,), generator=generator, device=device).tolist()
+
+
+def _pad_cat(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Concatenate ``(B_i, L_i, D)`` embeddings and ``(B_i, L_i)`` masks, padding to the longest ``L``."""
+    length = max(embeddings.shape[1] for embeddings, _ in parts)
+    padded = [
+        (torch.nn.functional.pad(e, (0, 0, 0, length - e.shape[1])), torch.nn.functional.pad(m, (0, length - m.shape[1])))
+        for e, m in parts
+    ]
+    return torch.cat([e for e, _ in padded]), torch.cat([m for _, m in padded]).bool()
+
+
+def _to_canvas(keypoints: torch.Tensor, size: int, height: int, width: int) -> torch.Tensor:
+    """Heatmap pixels ``(..., K, 3)`` -> canvas pixels: the square frame scaled to fit, centred (pixel centres at integers)."""
+    scale = min(height, width) / size
+    x = (keypoints[..., 0] + 0.5) * scale - 0.5 + (width - size * scale) / 2
+    y = (keypoints[..., 1] + 0.5) * scale - 0.5 + (height - size * scale) / 2
+    return torch.stack([x, y, keypoints[..., 2]], dim=-1)

@@ -1,0 +1,62 @@
+"""Sampling schedulers by name, built from the training scheduler's config.
+
+Building from the stored config carries the training noise schedule (``num_train_timesteps``,
+``beta_schedule``, ``prediction_type``, ...) over to whichever sampler is chosen.
+"""
+from __future__ import annotations
+
+import diffusers
+from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, UniPCMultistepScheduler
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
+__all__ = ["SCHEDULERS", "make_scheduler", "load_scheduler"]
+
+#: name -> (scheduler class, keyword arguments that define the sampler beyond the stored config)
+SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict]] = {
+    "ddpm": (DDPMScheduler, {}),
+    "ddim": (DDIMScheduler, {}),
+    "dpm-solver++": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++"}),
+    "unipc": (UniPCMultistepScheduler, {}),
+}
+
+
+def make_scheduler(scheduler: str | SchedulerMixin | None, stored: SchedulerMixin) -> SchedulerMixin:
+    """A scheduler for one sampling run.
+
+    Args:
+        scheduler: a name from :data:`SCHEDULERS` (case-insensitive), a diffusers scheduler object
+            (used as given), or ``None`` for a fresh copy of ``stored``.
+        stored: the pipeline's (training) scheduler, whose config the named schedulers start from.
+
+    Raises:
+        ValueError: an unknown name (the message lists the valid ones).
+        TypeError: anything else.
+    """
+    if isinstance(scheduler, SchedulerMixin):
+        return scheduler
+    if scheduler is None:
+        return type(stored).from_config(stored.config)
+    if not isinstance(scheduler, str):
+        raise TypeError(
+            f"scheduler must be a name ({', '.join(SCHEDULERS)}) or a diffusers scheduler object, "
+            f"got {type(scheduler).__name__}"
+        )
+    if scheduler.lower() not in SCHEDULERS:
+        raise ValueError(
+            f"unknown scheduler {scheduler!r}; valid names are {', '.join(SCHEDULERS)} "
+            "(or pass a diffusers scheduler object)"
+        )
+    cls, kwargs = SCHEDULERS[scheduler.lower()]
+    return cls.from_config(stored.config, **kwargs)
+
+
+def load_scheduler(directory) -> SchedulerMixin:
+    """The scheduler saved in ``directory`` (a diffusers ``scheduler_config.json``), of its saved class."""
+    config = DDPMScheduler.load_config(directory)  # any scheduler class reads scheduler_config.json
+    name = config.get("_class_name")
+    cls = getattr(diffusers, name, None) if isinstance(name, str) else None
+    if not (isinstance(cls, type) and issubclass(cls, SchedulerMixin)):
+        raise ValueError(
+            f"{directory}/{SchedulerMixin.config_name}: _class_name {name!r} is not a diffusers scheduler class"
+        )
+    return cls.from_config(config)
