@@ -87,7 +87,7 @@ def semantic_accuracy(
         check = default_check if check is None else check
         predicates = default_predicates if predicates is None else predicates
     predicates = list(predicates)
-    unknown = sorted(set(actions) - set(predicates))
+    unknown = sorted(str(a) for a in set(actions) - set(predicates))
     if unknown:
         raise ValueError(f"semantic_accuracy: prompted actions {unknown} are not among the predicates {predicates}")
     rows = [p for p in predicates if p in set(actions)]
