@@ -1,0 +1,232 @@
+"""The training configuration: one dataclass, named presets, command-line overrides, JSON round trip.
+
+A :class:`TrainConfig` travels with every checkpoint as ``train_config.json``; resuming compares the
+asked-for configuration with the stored one field by field (:func:`config_mismatches`).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["TrainConfig", "PRESETS", "RUN_CONTROL_FIELDS", "config_mismatches", "add_config_arguments",
+           "config_from_arguments"]
+
+DEFAULT_SAMPLE_PROMPTS = (
+    "a person standing upright with arms at the sides",
+    "a person raising both arms above the head",
+    "a person waving with the right hand",
+    "a person sitting on a chair",
+    "a person squatting",
+    "a person walking to the left",
+    "a person kicking with the left leg",
+    "a person doing a t-pose",
+)
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (where it writes is not part of it: see ``--out``).
+
+    Model and text:
+        preset: the GUNet preset (``GUNet.from_preset``): ``"tiny"`` (tests), ``"cpu"``, ``"paper"``.
+        model: GUNet keyword overrides on top of the preset, e.g. ``{"graph_layer": "gat"}``.
+        text_encoder: ``TextEncoder.from_pretrained`` name or path (kept frozen, never checkpointed).
+        max_length: token limit of the text encoder (``None``: the encoder's own).
+
+    Data:
+        data: ``"synthetic"`` (the embedded text-pose generator) or ``"coco"``.
+        synthetic_size: number of synthetic pairs; their captions are encoded once up front
+            (MiniLM encodes some thousands a second on 2 CPU cores).
+        coco_keypoints, coco_captions: COCO ``person_keypoints_*.json`` and ``captions_*.json`` paths.
+
+    Optimisation:
+        seed: seeds the model, the data order and the diffusion noise.
+        max_steps: optimiser steps; the cosine learning-rate decay ends here.
+        batch_size: samples per step and process (the global batch is ``batch_size`` x processes).
+        lr, weight_decay, warmup_steps: AdamW with linear warm-up then cosine decay to 0.
+        max_grad_norm: gradient clipping by global norm.
+        ema_decay, ema_power: EMA weights (diffusers ``EMAModel`` with warm-up ``1 - (1 + step)^-power``,
+            capped at ``ema_decay``); checkpoints' ``unet/`` holds them.
+        mixed_precision: accelerate's ``"no"`` | ``"bf16"`` | ``"fp16"`` (fp16 needs a GPU).
+
+    Diffusion:
+        prediction_type: ``"epsilon"`` or ``"v_prediction"``.
+        num_train_timesteps, beta_schedule: the DDPM noise schedule (diffusers ``DDPMScheduler``).
+        cond_dropout: fraction of samples trained with the null text embedding (classifier-free guidance).
+
+    Run control (may change when resuming; see :data:`RUN_CONTROL_FIELDS`):
+        checkpoint_every, keep_last: save every N steps (and at the end), keeping the newest few.
+        log_every: TensorBoard scalars every N steps.
+        sample_every, sample_prompts, sample_steps, sample_guidance: a grid of poses drawn with the EMA
+            weights every N steps (0 turns it off), DPM-Solver++ with guidance.
+    """
+
+    preset: str = "cpu"
+    model: dict = field(default_factory=dict)
+    text_encoder: str = "default"
+    max_length: int | None = None
+
+    data: str = "synthetic"
+    synthetic_size: int = 20_000
+    coco_keypoints: str | None = None
+    coco_captions: str | None = None
+
+    seed: int = 0
+    max_steps: int = 3000
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    warmup_steps: int = 100
+    max_grad_norm: float = 1.0
+    ema_decay: float = 0.999
+    ema_power: float = 0.75
+    mixed_precision: str = "no"
+
+    prediction_type: str = "epsilon"
+    num_train_timesteps: int = 1000
+    beta_schedule: str = "squaredcos_cap_v2"
+    cond_dropout: float = 0.1
+
+    checkpoint_every: int = 500
+    keep_last: int = 3
+    log_every: int = 10
+    sample_every: int = 500
+    sample_prompts: list[str] = field(default_factory=lambda: list(DEFAULT_SAMPLE_PROMPTS))
+    sample_steps: int = 10
+    sample_guidance: float = 3.0
+
+    def __post_init__(self):
+        self.validate()
+
+    @classmethod
+    def from_preset(cls, name: str = "cpu", **overrides) -> "TrainConfig":
+        """The named preset (:data:`PRESETS`) with ``overrides`` (field names) applied."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown training preset {name!r}; choose one of {', '.join(PRESETS)}")
+        return cls(**{**PRESETS[name], **overrides})
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "TrainConfig":
+        """Read a config written by :meth:`save` (unknown keys are an error naming the file)."""
+        path = Path(path)
+        try:
+            values = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path}: cannot read a training config ({error})") from error
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"{path}: unknown training config keys {unknown}; is it a posegraph train_config.json?")
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the flag for any out-of-range value."""
+        def need(ok: bool, name: str, rule: str):
+            if not ok:
+                raise ValueError(f"--{name.replace('_', '-')}: {rule}, got {getattr(self, name)!r}")
+
+        for name in ("synthetic_size", "max_steps", "batch_size", "num_train_timesteps", "keep_last",
+                     "checkpoint_every", "log_every", "sample_steps"):
+            need(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "must be a positive integer")
+        for name in ("warmup_steps", "sample_every", "seed"):
+            need(isinstance(getattr(self, name), int) and getattr(self, name) >= 0, name, "must be an integer >= 0")
+        need(self.lr > 0, "lr", "must be positive")
+        need(self.weight_decay >= 0, "weight_decay", "must be >= 0")
+        need(self.max_grad_norm > 0, "max_grad_norm", "must be positive")
+        need(0 <= self.ema_decay < 1, "ema_decay", "must be in [0, 1)")
+        need(self.ema_power > 0, "ema_power", "must be positive")
+        need(0 <= self.cond_dropout < 1, "cond_dropout", "must be in [0, 1)")
+        need(self.mixed_precision in ("no", "bf16", "fp16"), "mixed_precision", "must be one of no, bf16, fp16")
+        need(self.prediction_type in ("epsilon", "v_prediction"), "prediction_type",
+             "must be epsilon or v_prediction")
+        need(self.data in ("synthetic", "coco"), "data", "must be synthetic or coco")
+        need(isinstance(self.model, dict), "model", "must be a JSON object of GUNet keyword arguments")
+        need(self.max_length is None or self.max_length >= 1, "max_length", "must be a positive integer or none")
+        if self.data == "coco" and not (self.coco_keypoints and self.coco_captions):
+            raise ValueError("--data coco needs both --coco-keypoints FILE and --coco-captions FILE")
+
+
+#: Training presets: field values on top of the :class:`TrainConfig` defaults.
+PRESETS: dict[str, dict] = {
+    # Seconds on a CPU: the test suite's runs.
+    "tiny": dict(preset="tiny", synthetic_size=64, max_steps=8, batch_size=4, warmup_steps=2,
+                 checkpoint_every=4, keep_last=2, log_every=1, sample_every=0, sample_steps=2),
+    # The demo: minutes on 2 CPU cores.
+    "cpu": dict(preset="cpu"),
+    # The paper's setting: COCO keypoints + captions on a GPU.
+    "paper": dict(preset="paper", data="coco", synthetic_size=100_000, max_steps=200_000, batch_size=64,
+                  lr=1e-4, warmup_steps=1000, ema_decay=0.9999, ema_power=2 / 3, mixed_precision="bf16",
+                  beta_schedule="linear", checkpoint_every=5000, log_every=50, sample_every=5000,
+                  sample_steps=20),
+}
+
+#: Fields that say how a run is watched, not what it computes: they may differ when resuming.
+RUN_CONTROL_FIELDS = frozenset(
+    {"checkpoint_every", "keep_last", "log_every", "sample_every", "sample_prompts", "sample_steps", "sample_guidance"}
+)
+
+
+def config_mismatches(stored: TrainConfig, asked: TrainConfig) -> dict[str, tuple]:
+    """Fields (outside :data:`RUN_CONTROL_FIELDS`) whose values differ: ``{name: (stored, asked)}``."""
+    stored_values, asked_values = stored.to_dict(), asked.to_dict()
+    return {
+        name: (stored_values[name], asked_values[name])
+        for name in stored_values
+        if name not in RUN_CONTROL_FIELDS and stored_values[name] != asked_values[name]
+    }
+
+
+def _parser_type(hint):
+    """argparse ``type`` and ``nargs`` for a field's type hint."""
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType) and type(None) in args:
+        inner = next(a for a in args if a is not type(None))
+        return (lambda text: None if text.lower() in ("none", "") else inner(text)), None
+    if hint is dict:
+        return _json_object, None
+    if typing.get_origin(hint) is list:
+        return str, "+"
+    return hint, None
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON ({error}): {text!r}") from error
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object like '{{\"graph_layer\": \"gat\"}}', got {text!r}")
+    return value
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One ``--field-name`` flag per :class:`TrainConfig` field; unset flags stay out of the namespace."""
+    group = parser.add_argument_group("training config (defaults: the --preset, or the resumed checkpoint's)")
+    hints, defaults = typing.get_type_hints(TrainConfig), TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.name == "preset":
+            group.add_argument(flag, choices=list(PRESETS), default=argparse.SUPPRESS,
+                               help="training preset, also the GUNet preset (default: cpu)")
+            continue
+        kind, nargs = _parser_type(hints[f.name])
+        group.add_argument(flag, type=kind, nargs=nargs, default=argparse.SUPPRESS, metavar=f.name.upper(),
+                           help=f"cpu preset: {getattr(defaults, f.name)!r}")
+
+
+def config_from_arguments(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
+    """``base`` (else the ``--preset``, default ``cpu``) with the flags that were given applied."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    if base is None:
+        return TrainConfig.from_preset(given.pop("preset", "cpu"), **given)
+    return dataclasses.replace(base, **given)
