@@ -5,7 +5,8 @@ Two estimators, both percentile bootstrap:
 * :func:`bootstrap_mean` for figures that are a mean of independent per-item values (per caption,
   per sample, per pair, per query): resample the items with replacement and take the mean.
 * :func:`bootstrap_statistic` for figures that are a statistic of whole sets (the Frechet pose
-  distance): resample every set independently and recompute the statistic.
+  distance): resample every set independently, recompute the statistic, and shift the draws by
+  their mean bias before taking the percentile interval.
 
 Each returns an :class:`Estimate` whose ``method`` says exactly what was resampled, so a report can
 print it beside the number. NaN items (a check that did not apply to a sample) are dropped first and
