@@ -99,3 +99,9 @@ def test_pooling_is_a_masked_mean():
     mask = torch.tensor([[1, 1, 0]])
     torch.testing.assert_close(pool_text_embeddings(hidden, mask), torch.tensor([[2.0, 3.0]]))
     torch.testing.assert_close(pool_text_embeddings(hidden), hidden.mean(1))
+
+
+def test_a_single_held_out_caption_is_refused():
+    keypoints, texts, _ = toy_pairs()
+    with pytest.raises(ValueError, match="single caption"):
+        train_evaluator(keypoints[:40], np.repeat(texts[:1], 40, axis=0), epochs=1)

@@ -204,6 +204,11 @@ def train_evaluator(
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
     val, train = order[:num_val], order[num_val:]
+    if len(np.unique(texts[val], axis=0)) < 2:
+        raise ValueError(
+            "train_evaluator: the held-out pairs share a single caption, so retrieval cannot be measured; "
+            "give pairs with more distinct captions or a larger validation_fraction"
+        )
     text_ids = torch.as_tensor(np.unique(texts, axis=0, return_inverse=True)[1].ravel(), device=device)
     inputs = torch.as_tensor(pose_inputs(keypoints), dtype=torch.float32, device=device)
     text_tensor = torch.as_tensor(texts, device=device)
@@ -233,8 +238,7 @@ def train_evaluator(
             schedule.step()
             losses.append(total / len(train))
     evaluator.eval()
-    distinct_val = len(np.unique(texts[val], axis=0))
-    val_pool = min(pool_size, distinct_val)
+    val_pool = min(pool_size, len(np.unique(texts[val], axis=0)))
     validation = retrieval_precision(evaluator, keypoints[val], texts[val], pool_size=val_pool, seed=seed)
     evaluator.metadata = {
         "train_pairs": int(len(train)),
@@ -273,7 +277,8 @@ def retrieval_precision(
         seed, n_resamples: of the pool draws and of the bootstrap over poses.
 
     Returns:
-        ``{"top1": ..., "top3": ...}`` (one key per ``k``), intervals bootstrapped over poses.
+        ``{"top1": ..., "top3": ...}`` (one key per ``k``), intervals bootstrapped over poses. The
+        evaluator is put in eval mode.
     """
     keypoints = as_keypoints(keypoints, "retrieval_precision: keypoints", ndim=3)
     texts = _as_text_array(text_embeddings, len(keypoints), "retrieval_precision")
@@ -286,6 +291,7 @@ def retrieval_precision(
         raise ValueError(f"retrieval_precision: {len(group_of)} groups for {len(keypoints)} poses")
     group_of_text = np.empty(len(unique_texts), dtype=group_of.dtype)
     group_of_text[text_of] = group_of
+    evaluator.eval()
     sims = (evaluator.encode_poses(keypoints) @ evaluator.encode_texts(torch.as_tensor(unique_texts)).T).cpu().numpy()
     own = sims[np.arange(len(sims)), text_of]
 
