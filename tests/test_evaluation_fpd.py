@@ -10,7 +10,7 @@ def test_identical_sets_give_zero():
     kp = jittered(300, 1.5, seed=0)
     e = frechet_pose_distance(kp, kp.copy(), n_resamples=50)
     assert e.value == pytest.approx(0.0, abs=1e-6)
-    assert e.low <= e.value <= e.high
+    assert 0.0 == e.low <= e.value <= e.high
 
 
 def test_moving_and_resizing_a_set_changes_nothing():

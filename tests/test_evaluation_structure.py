@@ -1,4 +1,6 @@
 """Structure checks: a clean pose passes, each defect is caught, checks that cannot apply say so."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -119,3 +121,14 @@ def test_rates_are_over_the_poses_a_check_applies_to():
     rate = structure_metrics(kp).rates["head_folded"]
     assert rate.value == pytest.approx(1 / 3) and rate.n == 3
     assert structure_metrics(kp).to_dict()["rates"]["head_folded"]["n"] == 3
+
+
+def test_degenerate_poses_are_not_applicable_and_raise_no_warnings():
+    collapsed = pose(np.full((17, 2), 32.0))  # every joint on one pixel: zero torso, zero bones
+    empty = pose(STANDING_XY, v=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = structure_metrics(np.stack([collapsed, empty]))
+    for name in ("bone_length", "joint_angle", "limb_asymmetry"):
+        assert result.rates[name].n == 0, name
+    assert result.rates["missing_joints"].value == 0.5

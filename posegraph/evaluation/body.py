@@ -68,11 +68,12 @@ def _midpoint(xy: np.ndarray, ok: np.ndarray, a: int, b: int) -> tuple[np.ndarra
 
 
 def torso_length(keypoints: np.ndarray) -> np.ndarray:
-    """Mid-shoulder to mid-hip distance in pixels, ``(...)``; NaN where a shoulder or hip is missing."""
+    """Mid-shoulder to mid-hip distance in pixels, ``(...)``; NaN where a shoulder or hip is missing or it is 0."""
     xy, ok = keypoints[..., :2], present(keypoints)
     shoulders, has_shoulders = _midpoint(xy, ok, LEFT_SHOULDER, RIGHT_SHOULDER)
     hips, has_hips = _midpoint(xy, ok, LEFT_HIP, RIGHT_HIP)
-    return np.where(has_shoulders & has_hips, np.linalg.norm(shoulders - hips, axis=-1), np.nan)
+    length = np.linalg.norm(shoulders - hips, axis=-1)
+    return np.where(has_shoulders & has_hips & (length > 0), length, np.nan)
 
 
 def body_frame(keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,7 +88,7 @@ def body_frame(keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     hips, has_hips = _midpoint(xy, ok, LEFT_HIP, RIGHT_HIP)
     centre = np.where(has_hips[..., None], hips, mean)
     torso = torso_length(keypoints)
-    scale = np.where(np.isfinite(torso) & (torso > 0), torso, diagonal / DIAGONAL_PER_TORSO)
+    scale = np.where(np.isfinite(torso), torso, diagonal / DIAGONAL_PER_TORSO)
     valid = (count >= 2) & np.isfinite(scale) & (scale > 0)
     return centre, np.where(valid, scale, np.nan), valid
 

@@ -15,6 +15,8 @@ upward for small sets: compare figures computed on sets of the same sizes.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from scipy import linalg
 
@@ -63,4 +65,5 @@ def frechet_pose_distance(generated, real, *, n_resamples: int = 200, seed: int 
                 f"frechet_pose_distance: {name} has {len(features)} poses with a body frame; need at least 2 "
                 "(a pose needs two present joints)"
             )
-    return bootstrap_statistic(_fpd, [gen, ref], n_resamples=n_resamples, seed=seed, unit="poses")
+    estimate = bootstrap_statistic(_fpd, [gen, ref], n_resamples=n_resamples, seed=seed, unit="poses")
+    return replace(estimate, low=max(0.0, estimate.low))  # the bias shift can cross 0; a distance cannot

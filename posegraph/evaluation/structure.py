@@ -174,8 +174,8 @@ def _knee_hyperextension(xy, torso):
     ls, rs, lh, rh = (xy[..., J(n), :] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
     up = (ls + rs) / 2 - (lh + rh) / 2
     up = up / np.linalg.norm(up, axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore"):  # no ear present: NaN facing
-        ears = np.nanmean(np.stack([xy[..., J("left_ear"), :], xy[..., J("right_ear"), :]]), axis=0)
+    ears = np.stack([xy[..., J("left_ear"), :], xy[..., J("right_ear"), :]])
+    ears = np.nansum(ears, axis=0) / np.isfinite(ears).sum(0)  # mean of the ears present; NaN without any
     across = _cross(up, xy[..., J("nose"), :] - ears)  # > 0: facing to the up-axis' left-hand side
     profile = (
         (np.linalg.norm(ls - rs, axis=-1) < PROFILE_WIDTH * torso)
@@ -207,12 +207,13 @@ def joint_angle_violations(keypoints) -> dict[str, np.ndarray]:
     keypoints = as_keypoints(keypoints, "joint_angle_violations: keypoints", ndim=3)
     xy, torso = _points(keypoints), torso_length(keypoints)
     r = NOMINAL_BONE_RATIOS
-    return {
-        "elbow_fold": _fold(xy, torso, _ARMS, r["upper_arm"], r["forearm"], ELBOW_FOLD_DEG),
-        "knee_fold": _fold(xy, torso, _LEGS, r["thigh"], r["shin"], KNEE_FOLD_DEG),
-        "knee_hyperextension": _knee_hyperextension(xy, torso),
-        "head_folded": _head_folded(xy, torso),
-    }
+    with np.errstate(invalid="ignore", divide="ignore"):  # zero-length bones: NaN, then not applicable
+        return {
+            "elbow_fold": _fold(xy, torso, _ARMS, r["upper_arm"], r["forearm"], ELBOW_FOLD_DEG),
+            "knee_fold": _fold(xy, torso, _LEGS, r["thigh"], r["shin"], KNEE_FOLD_DEG),
+            "knee_hyperextension": _knee_hyperextension(xy, torso),
+            "head_folded": _head_folded(xy, torso),
+        }
 
 
 def structure_metrics(
