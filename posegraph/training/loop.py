@@ -1,0 +1,315 @@
+"""The training loop: accelerate, per-sample timesteps, classifier-free text dropout, EMA, checkpoints, logs.
+
+:func:`train` is the program behind ``python -m posegraph.train``. Every source of randomness (model
+init, data order, diffusion noise, text dropout, augmentation) is seeded from the config and
+checkpointed, so a resumed run continues exactly as if it had never stopped.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState
+from accelerate.utils import gather_object, set_seed
+from diffusers import DDPMScheduler
+from diffusers.optimization import get_cosine_schedule_with_warmup
+from diffusers.training_utils import EMAModel
+from safetensors.torch import load_file
+from tqdm.auto import tqdm
+
+from posegraph.models import GUNet
+from posegraph.text import TextEncoder
+from posegraph.training.checkpoint import (STATE_NAMES, clean_partial_saves, complete_checkpoints, prune_checkpoints,
+                                           resolve_resume, write_checkpoint)
+from posegraph.training.config import TrainConfig, config_mismatches
+from posegraph.training.data import CaptionTable, IndexStream, build_dataset
+from posegraph.training.state import capture_rng, load_state, restore_rng
+
+__all__ = ["train", "Trainer", "NonFiniteLossError", "diffusion_loss", "diffusion_target"]
+
+logger = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; the message names the step and the last good checkpoint."""
+
+
+def diffusion_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error per sample: ``(batch, K, S, S)`` twice -> ``(batch,)``."""
+    return (prediction.float() - target.float()).pow(2).flatten(1).mean(1)
+
+
+def diffusion_target(scheduler: DDPMScheduler, clean: torch.Tensor, noise: torch.Tensor,
+                     timesteps: torch.Tensor) -> torch.Tensor:
+    """What the model learns to predict under ``scheduler.config.prediction_type``: the noise
+    (``"epsilon"``) or the velocity ``sqrt(alpha_bar_t) noise - sqrt(1 - alpha_bar_t) clean`` (``"v_prediction"``)."""
+    if scheduler.config.prediction_type == "epsilon":
+        return noise
+    return scheduler.get_velocity(clean, noise, timesteps)
+
+
+class _LossLog:
+    """TensorBoard scalars: mean loss overall and per timestep quartile since the last write, and the LR."""
+
+    def __init__(self, directory: Path, num_train_timesteps: int):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer, self.num_train_timesteps = SummaryWriter(str(directory)), num_train_timesteps
+        self.sums, self.counts = torch.zeros(5), torch.zeros(5)
+
+    def add(self, losses: torch.Tensor, timesteps: torch.Tensor) -> None:
+        """Accumulate ``(n,)`` losses at ``(n,)`` timesteps (slot 4 is the overall mean)."""
+        losses, quartile = losses.float().cpu(), (timesteps.cpu() * 4 // self.num_train_timesteps).clamp(0, 3)
+        self.sums.index_add_(0, quartile, losses)
+        self.counts.index_add_(0, quartile, torch.ones_like(losses))
+        self.sums[4] += losses.sum()
+        self.counts[4] += len(losses)
+
+    def write(self, step: int, lr: float) -> None:
+        means = self.sums / self.counts  # NaN for an empty quartile: not written
+        self.writer.add_scalar("loss/all", means[4].item(), step)
+        for q in range(4):
+            if self.counts[q] > 0:
+                self.writer.add_scalar(f"loss/t_quartile_{q + 1}", means[q].item(), step)
+        self.writer.add_scalar("lr", lr, step)
+        self.sums.zero_()
+        self.counts.zero_()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def train(config: TrainConfig, out: str | Path, resume: str | None = None, stop_at: int | None = None) -> Path | None:
+    """Train a GUNet as ``config`` says; checkpoints, TensorBoard logs and sample grids land in ``out``.
+
+    Args:
+        config: the training configuration.
+        out: the run directory.
+        resume: ``"latest"`` (the newest checkpoint in ``out``, or a fresh start when there is none), a
+            checkpoint directory or a run directory. Its stored config must equal ``config`` except for
+            the run-control fields.
+        stop_at: stop after this step (checkpointing it), as if interrupted; the learning-rate schedule
+            still runs to ``config.max_steps``, so ``--resume latest`` later continues seamlessly.
+
+    Returns:
+        the newest complete checkpoint (``None`` if there is none).
+
+    Raises:
+        FileExistsError: ``out`` already holds checkpoints and ``resume`` is not given.
+        FileNotFoundError / ValueError: the checkpoint to resume is missing, truncated or from another config.
+        NonFiniteLossError: the loss became NaN or infinite (nothing is saved for that step).
+    """
+    run_dir = Path(out)
+    checkpoint = _checkpoint_to_resume(config, run_dir, resume)
+    trainer = Trainer(config, run_dir)
+    if checkpoint is not None:
+        trainer.load(checkpoint)
+    trainer.run(until=config.max_steps if stop_at is None else min(stop_at, config.max_steps))
+    newest = complete_checkpoints(run_dir)
+    return newest[-1] if newest else None
+
+
+def _checkpoint_to_resume(config: TrainConfig, run_dir: Path, resume: str | None) -> Path | None:
+    if resume is None:
+        existing = complete_checkpoints(run_dir)
+        if existing:
+            raise FileExistsError(f"{run_dir} already holds checkpoints (newest {existing[-1].name}); pass "
+                                  "--resume latest to continue that run, or choose another --out")
+        return None
+    checkpoint = resolve_resume(resume, run_dir)
+    if checkpoint is not None:
+        stored = TrainConfig.from_json(checkpoint / "train_config.json")
+        mismatches = config_mismatches(stored, config)
+        if mismatches:
+            listed = "; ".join(f"{name}: {old!r} there, {new!r} asked" for name, (old, new) in mismatches.items())
+            raise ValueError(f"{checkpoint} was trained with a different config ({listed}); resume with the "
+                             "same settings (leave the flags out to reuse the stored ones) or start a new --out")
+    return checkpoint
+
+
+class Trainer:
+    """One training run's state: model, EMA, optimiser, schedules, data stream and RNGs.
+
+    Build it (fresh weights from ``config.seed``), optionally :meth:`load` a checkpoint, then :meth:`run`.
+    """
+
+    def __init__(self, config: TrainConfig, run_dir: Path):
+        self.config, self.run_dir = config, Path(run_dir)
+        # A process may train several configs in turn (notebooks, ablation runners): forget the previous
+        # run's mixed precision. The distributed set-up (PartialState) is kept.
+        AcceleratorState._reset_state(reset_partial_state=False)
+        self.accelerator = Accelerator(mixed_precision=config.mixed_precision)
+        self.is_main = self.accelerator.is_main_process
+        device = self.accelerator.device
+
+        set_seed(config.seed)  # the same initial weights on every process
+        self.text_encoder = TextEncoder.from_pretrained(config.text_encoder, max_length=config.max_length,
+                                                        device=device)
+        unet = GUNet.from_preset(config.preset, **{"cross_attention_dim": self.text_encoder.hidden_size,
+                                                   **config.model})
+        self.noise_scheduler = DDPMScheduler(num_train_timesteps=config.num_train_timesteps,
+                                             beta_schedule=config.beta_schedule,
+                                             prediction_type=config.prediction_type)
+        self.dataset = build_dataset(config, size=unet.config.sample_size)
+        self.captions = CaptionTable.build(self.text_encoder, self.dataset.captions, device=device,
+                                           show_progress=self.is_main)
+
+        optimizer = torch.optim.AdamW(unet.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.lr_scheduler = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, config.max_steps)
+        self.model, self.optimizer = self.accelerator.prepare(unet, optimizer)
+        self.unet = self.accelerator.unwrap_model(self.model)
+        self.ema = EMAModel(self.unet.parameters(), decay=config.ema_decay, use_ema_warmup=True,
+                            power=config.ema_power)
+
+        # From here on each process draws its own noise, text dropout and augmentations.
+        set_seed(config.seed, device_specific=True)
+        rank = self.accelerator.process_index
+        self.generator = torch.Generator(device).manual_seed(config.seed + 1_000_003 * rank)
+        self.step, self.samples_seen = 0, 0
+
+    # -- one optimisation step -------------------------------------------------------------------------
+
+    def losses(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-sample diffusion losses ``(batch,)`` and the timesteps drawn ``(batch,)``."""
+        config, g, device = self.config, self.generator, self.accelerator.device
+        clean = batch["heatmaps"].to(device)  # (batch, K, S, S) in [-1, 1]
+        size = len(clean)
+        timesteps = torch.randint(0, config.num_train_timesteps, (size,), generator=g, device=device)
+        noise = torch.randn(clean.shape, generator=g, device=device)
+        dropped = torch.rand(size, generator=g, device=device) < config.cond_dropout
+        text, mask = self.captions.lookup(batch["caption"], dropped)
+        noisy = self.noise_scheduler.add_noise(clean, noise, timesteps)
+        target = diffusion_target(self.noise_scheduler, clean, noise, timesteps)
+        prediction = self.model(noisy, timesteps, encoder_hidden_states=text, encoder_attention_mask=mask).sample
+        return diffusion_loss(prediction, target), timesteps
+
+    def train_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimiser step; returns every process's losses and timesteps (gathered)."""
+        losses, timesteps = self.losses(batch)
+        all_losses, all_timesteps = self.accelerator.gather((losses.detach(), timesteps))
+        if not torch.isfinite(all_losses).all():
+            raise NonFiniteLossError(self._non_finite_message())
+        self.accelerator.backward(losses.mean())
+        self.accelerator.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
+        self.optimizer.step()
+        self.lr_scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.ema.step(self.unet.parameters())
+        self.step += 1
+        self.samples_seen += len(batch["caption"]) * self.accelerator.num_processes
+        return all_losses, all_timesteps
+
+    def _non_finite_message(self) -> str:
+        saved = complete_checkpoints(self.run_dir)
+        kept = f"the last good checkpoint is {saved[-1]}" if saved else "no checkpoint had been written yet"
+        return (f"the loss became NaN/inf at step {self.step + 1}; training stopped without saving that step, "
+                f"{kept}. Lower --lr, raise --warmup-steps or tighten --max-grad-norm, then --resume latest")
+
+    # -- the loop --------------------------------------------------------------------------------------
+
+    def run(self, until: int) -> None:
+        """Train from the current step to step ``until``, logging, checkpointing and sampling on the way."""
+        config = self.config
+        stream = IndexStream(len(self.dataset), config.batch_size, seed=config.seed,
+                             rank=self.accelerator.process_index, num_processes=self.accelerator.num_processes,
+                             start=self.samples_seen)
+        # Its own generator: making the iterator must not draw from the (checkpointed) global RNG.
+        batches = iter(torch.utils.data.DataLoader(self.dataset, batch_sampler=stream, collate_fn=self.dataset.collate,
+                                                   generator=torch.Generator()))
+        if self.is_main:
+            clean_partial_saves(self.run_dir)
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        logs = _LossLog(self.run_dir / "logs", config.num_train_timesteps) if self.is_main else None
+        progress = tqdm(total=config.max_steps, initial=self.step, desc="train", disable=not self.is_main,
+                        dynamic_ncols=True)
+        self.model.train()
+        try:
+            while self.step < until:
+                losses, timesteps = self.train_step(next(batches))
+                lr = self.lr_scheduler.get_last_lr()[0]
+                if self.is_main:
+                    progress.update()
+                    progress.set_postfix(loss=f"{losses.mean().item():.4f}", lr=f"{lr:.2e}")
+                    logs.add(losses, timesteps)
+                    if self.step % config.log_every == 0 or self.step == until:
+                        logs.write(self.step, lr)
+                if self.step % config.checkpoint_every == 0 or self.step == until:
+                    self.save()
+                if config.sample_every and self.is_main and (self.step % config.sample_every == 0
+                                                             or self.step == config.max_steps):
+                    self.sample_grid()
+                self.accelerator.wait_for_everyone()
+        finally:
+            progress.close()
+            if logs is not None:
+                logs.close()
+
+    # -- checkpoints ----------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Write a checkpoint of the current step (all processes call it; the main one writes)."""
+        state = {
+            "optimizer": self.optimizer.state_dict(),
+            "lr_scheduler": self.lr_scheduler.state_dict(),
+            "ema": self.ema.state_dict() | {"shadow_params": None},  # the shadow weights are unet/
+            "rng": {f"rank{rank}": rng for rank, rng in enumerate(gather_object([capture_rng(self.generator)]))},
+            "progress": {"step": self.step, "samples_seen": self.samples_seen,
+                         "num_processes": self.accelerator.num_processes},
+        }
+        if self.accelerator.scaler is not None:
+            state["grad_scaler"] = self.accelerator.scaler.state_dict()
+        if self.is_main:
+            write_checkpoint(self.run_dir, self.step, unet=self.ema_unet(), raw_unet=self.unet,
+                             scheduler=self.noise_scheduler, text_encoder_config=self.text_encoder.to_config(),
+                             config=self.config, training_state=state)
+            prune_checkpoints(self.run_dir, self.config.keep_last)
+        self.accelerator.wait_for_everyone()
+
+    def load(self, checkpoint: Path) -> None:
+        """Restore weights, EMA, optimiser, LR schedule, RNG states and progress from ``checkpoint``."""
+        unet_names = [name for name, _ in self.unet.named_parameters()]
+        self.unet.load_state_dict(load_file(checkpoint / "unet_raw" / "diffusion_pytorch_model.safetensors"))
+        ema_weights = load_file(checkpoint / "unet" / "diffusion_pytorch_model.safetensors")
+        states = {name: load_state(checkpoint / "training_state", name) for name in STATE_NAMES}
+        self.ema.load_state_dict({**states["ema"], "shadow_params": [ema_weights[n].to(self.accelerator.device)
+                                                                   for n in unet_names]})
+        self.optimizer.load_state_dict(states["optimizer"])
+        self.lr_scheduler.load_state_dict(states["lr_scheduler"])
+        if self.accelerator.scaler is not None and (checkpoint / "training_state" / "grad_scaler.json").is_file():
+            self.accelerator.scaler.load_state_dict(load_state(checkpoint / "training_state", "grad_scaler"))
+        progress = states["progress"]
+        self.step, self.samples_seen = progress["step"], progress["samples_seen"]
+        rng = states["rng"].get(f"rank{self.accelerator.process_index}")
+        if progress["num_processes"] != self.accelerator.num_processes or rng is None:
+            logger.warning("%s was written by %d processes, this run has %d: the data order carries on but the "
+                           "random draws differ from an uninterrupted run", checkpoint, progress["num_processes"],
+                           self.accelerator.num_processes)
+        if rng is not None:
+            restore_rng(rng, self.generator)
+
+    def ema_unet(self) -> GUNet:
+        """A fresh GUNet holding the EMA weights."""
+        with torch.random.fork_rng(devices=[]):  # its throw-away initial weights must not move the training RNG
+            unet = GUNet.from_config(self.unet.config)
+        self.ema.copy_to(unet.parameters())
+        return unet.to(self.accelerator.device)
+
+    # -- sample grids ---------------------------------------------------------------------------------
+
+    def sample_grid(self) -> Path:
+        """Draw the config's prompts with the EMA weights and write ``samples/step_N.png``."""
+        from posegraph.pipelines import PoseGraphPipeline
+        from posegraph.render import draw_pose_grid
+
+        config = self.config
+        pipeline = PoseGraphPipeline(unet=self.ema_unet().eval(), scheduler=self.noise_scheduler,
+                                     text_encoder=self.text_encoder)
+        pipeline.set_progress_bar_config(disable=True)
+        output = pipeline(config.sample_prompts, guidance_scale=config.sample_guidance,
+                          num_inference_steps=config.sample_steps, scheduler="dpm-solver++", generator=0,
+                          canvas_size=256)
+        path = self.run_dir / "samples" / f"step_{self.step:06d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return draw_pose_grid(output.keypoints, output.prompts, canvas_size=256, path=path)
