@@ -1,0 +1,252 @@
+"""GUNet: a text-conditioned diffusion UNet over ``K``-channel joint heatmaps with skeleton-graph blocks."""
+from __future__ import annotations
+
+import inspect
+from typing import Sequence
+
+import torch
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.embeddings import TimestepEmbedding, Timesteps
+from diffusers.models.modeling_utils import ModelMixin
+from diffusers.models.unets.unet_2d import UNet2DOutput
+from torch import Tensor, nn
+
+from posegraph.models.blocks import Downsample, GraphAdapter, TextAttention, UNetLevel, UNetUnit, Upsample
+from posegraph.models.presets import PRESETS
+from posegraph.nn import NODE_FEATURES, resolve_graph_layer
+from posegraph.skeleton import COCO_17, OPENPOSE_18
+
+__all__ = ["GUNet", "SKELETONS"]
+
+SKELETONS = {"coco_17": COCO_17, "openpose_18": OPENPOSE_18}
+
+
+class GUNet(ModelMixin, ConfigMixin):
+    r"""Predicts the noise (or ``v``) in noisy joint heatmaps, conditioned on a timestep and text tokens.
+
+    The layout is a UNet over ``len(block_out_channels)`` levels. A stem folds ``stem_stride x stem_stride``
+    pixels into channels (space-to-depth) so the first level already works at ``sample_size / stem_stride``.
+    Each level has ``layers_per_block`` units, each a resnet (with the time embedding), then, where
+    ``attention_levels`` says so, self-attention over the pixels + cross-attention to the text + feed-forward,
+    then, where ``graph_positions`` says so, a skeleton-graph block. Levels are joined by space-to-depth /
+    depth-to-space resamplers. The middle has two units at the smallest map, the first with attention (so
+    the text always reaches it), the second with the paper's graph block (``graph_positions="mid"``).
+
+    Graph blocks (:class:`~posegraph.models.blocks.GraphAdapter`) project the level's channels to
+    ``K * graph_channels_per_joint`` channels with a 1x1 convolution, pass messages between the ``K`` joints
+    of each sample along the skeleton's bones (:class:`~posegraph.nn.SkeletonGraphBlock`), project back with a
+    zero-initialised 1x1 convolution and add the result. With ``graph_layer="none"`` (or
+    ``graph_positions=[]``) there are no graph blocks at all: the plain UNet of the paper's UNet-T2H ablation.
+
+    Args:
+        sample_size: heatmap side ``S``; inputs are ``(batch, in_channels, S, S)``.
+        in_channels: heatmap channels in (``K`` = 17 for COCO).
+        out_channels: channels out (the prediction for every heatmap).
+        block_out_channels: channels of each level, from the largest map to the smallest.
+        layers_per_block: units per level (on the way down and on the way up).
+        attention_levels: per level, whether its units have self- and cross-attention (keep it to small maps).
+        num_attention_heads: attention heads in every attention block (head width = channels / heads).
+        cross_attention_dim: width ``D`` of the text token embeddings (384 for MiniLM, 768 for CLIP-L / BERT).
+        norm_num_groups: GroupNorm groups.
+        stem_stride: space-to-depth factor of the stem (1: the first level works at ``S x S``).
+        graph_layer: a graph-layer registry name (``posegraph.nn.GRAPH_LAYERS``) or ``"none"``.
+        graph_positions: ``"mid"`` (after the middle block, the paper), ``"all"`` (every level and the
+            middle) or a list of position names ``"down_<level>"``, ``"mid"``, ``"up_<level>"``
+            (level 0 has the largest map).
+        graph_channels_per_joint: ``c``, the channels per joint inside a graph block.
+        graph_node_features: ``"map"`` (a joint's node is its whole ``c x h x w`` map) or ``"pixel"`` (one
+            ``K``-node graph per pixel, ``c`` features per node); see :class:`~posegraph.nn.SkeletonGraphBlock`.
+        graph_hops: connect joints up to this many bones apart.
+        graph_learnable_edge_weight: learn a weight per joint pair (gcn, cheb, graphconv).
+        graph_kwargs: further :class:`~posegraph.nn.SkeletonGraphBlock` / layer keyword arguments, e.g.
+            ``{"heads": 4}`` for gat or ``{"dense": True}`` for gcn.
+        skeleton: the joint layout of the graph blocks, ``"coco_17"`` or ``"openpose_18"``.
+
+    Shapes:
+        - **sample:** ``(batch, in_channels, sample_size, sample_size)``
+        - **timestep:** ``(batch,)`` or a scalar
+        - **encoder_hidden_states:** ``(batch, tokens, cross_attention_dim)``
+        - **encoder_attention_mask:** ``(batch, tokens)``, 1/True for real tokens, 0/False for padding
+        - **output** ``.sample``: ``(batch, out_channels, sample_size, sample_size)``
+    """
+
+    @register_to_config
+    def __init__(
+        self,
+        sample_size: int = 32,
+        in_channels: int = 17,
+        out_channels: int = 17,
+        block_out_channels: Sequence[int] = (32, 64, 128),
+        layers_per_block: int = 1,
+        attention_levels: Sequence[bool] = (False, True, True),
+        num_attention_heads: int = 4,
+        ff_mult: int = 2,
+        cross_attention_dim: int = 384,
+        norm_num_groups: int = 8,
+        stem_stride: int = 2,
+        conv_in_kernel: int = 1,
+        conv_out_kernel: int = 3,
+        graph_layer: str = "gcn",
+        graph_positions: str | Sequence[str] = "mid",
+        graph_channels_per_joint: int = 8,
+        graph_node_features: str = "map",
+        graph_hops: int = 1,
+        graph_learnable_edge_weight: bool = False,
+        graph_kwargs: dict | None = None,
+        skeleton: str = "coco_17",
+    ):
+        super().__init__()
+        channels = list(block_out_channels)
+        num_levels = len(channels)
+        sizes = [sample_size // stem_stride // 2**i for i in range(num_levels)]
+        graph_at = self._check_config(sizes, sample_size, stem_stride, attention_levels, graph_layer, graph_positions,
+                                      graph_node_features, skeleton)
+        temb_channels = 4 * channels[0]
+
+        def unit(in_ch: int, out_ch: int, size: int, attention: bool, graph: bool) -> UNetUnit:
+            return UNetUnit(
+                in_ch, out_ch, temb_channels, norm_num_groups,
+                attention=TextAttention(out_ch, num_attention_heads, cross_attention_dim, norm_num_groups, ff_mult)
+                if attention else None,
+                graph=GraphAdapter(out_ch, size, graph_layer, SKELETONS[skeleton], graph_channels_per_joint,
+                                   graph_node_features, hops=graph_hops,
+                                   learnable_edge_weight=graph_learnable_edge_weight, **(graph_kwargs or {}))
+                if graph else None,
+            )
+
+        def level_units(i: int, in_ch: int, position: str) -> list[UNetUnit]:
+            last = layers_per_block - 1
+            return [unit(in_ch, channels[i], sizes[i], attention_levels[i], j == last and position in graph_at)
+                    for j in range(layers_per_block)]
+
+        self.time_proj = Timesteps(channels[0], flip_sin_to_cos=True, downscale_freq_shift=0)
+        self.time_embedding = TimestepEmbedding(channels[0], temb_channels)
+        self.conv_in = nn.Sequential(nn.PixelUnshuffle(stem_stride),
+                                     nn.Conv2d(in_channels * stem_stride**2, channels[0], conv_in_kernel,
+                                               padding=conv_in_kernel // 2))
+        self.down_levels = nn.ModuleList(
+            UNetLevel(level_units(i, channels[i], f"down_{i}"),
+                      Downsample(channels[i], channels[i + 1]) if i + 1 < num_levels else None)
+            for i in range(num_levels)
+        )
+        self.mid = nn.ModuleList([unit(channels[-1], channels[-1], sizes[-1], True, False),
+                                  unit(channels[-1], channels[-1], sizes[-1], False, "mid" in graph_at)])
+        self.up_levels = nn.ModuleList(
+            UNetLevel(level_units(i, 2 * channels[i], f"up_{i}"),
+                      Upsample(channels[i], channels[i - 1]) if i > 0 else None)
+            for i in reversed(range(num_levels))
+        )
+        self.norm_out = nn.GroupNorm(norm_num_groups, channels[0], eps=1e-6)
+        self.conv_out = nn.Sequential(nn.SiLU(), nn.Conv2d(channels[0], out_channels * stem_stride**2, conv_out_kernel,
+                                                padding=conv_out_kernel // 2),
+                                      nn.PixelShuffle(stem_stride))
+
+    @classmethod
+    def from_preset(cls, name: str = "cpu", **overrides) -> "GUNet":
+        """A freshly initialised GUNet of preset ``name`` (``"tiny"``, ``"cpu"``, ``"paper"``), any key overridden.
+
+        Example: ``GUNet.from_preset("cpu", graph_layer="gat", cross_attention_dim=768)``.
+        """
+        if name not in PRESETS:
+            raise ValueError(f"unknown GUNet preset {name!r}; presets: {', '.join(PRESETS)}")
+        unknown = sorted(set(overrides) - set(cls._config_keys()))
+        if unknown:
+            raise ValueError(f"GUNet.from_preset: unknown config keys {unknown}; valid keys: {cls._config_keys()}")
+        return cls(**{**PRESETS[name], **overrides})
+
+    @classmethod
+    def _config_keys(cls) -> list[str]:
+        return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+
+    def forward(
+        self,
+        sample: Tensor,
+        timestep: Tensor | float | int,
+        encoder_hidden_states: Tensor,
+        encoder_attention_mask: Tensor | None = None,
+        return_dict: bool = True,
+    ) -> UNet2DOutput | tuple[Tensor]:
+        """Denoise ``sample`` at ``timestep`` (one per sample, or one for all) given text token embeddings."""
+        self._check_inputs(sample, encoder_hidden_states, encoder_attention_mask)
+        temb = self.time_embedding(self.time_proj(self._timesteps(timestep, sample)).to(sample.dtype))
+        text = encoder_hidden_states
+        text_bias = None
+        if encoder_attention_mask is not None:  # 1 keep / 0 pad -> additive bias, one row for every query
+            text_bias = ((1 - encoder_attention_mask.to(sample.dtype)) * -10000.0).unsqueeze(1)
+
+        h = self.conv_in(sample)
+        skips = []
+        for level in self.down_levels:
+            for unit in level.units:
+                h = unit(h, temb, text, text_bias)
+                skips.append(h)
+            h = level.resample(h)
+        for unit in self.mid:
+            h = unit(h, temb, text, text_bias)
+        for level in self.up_levels:
+            for unit in level.units:
+                h = unit(torch.cat([h, skips.pop()], dim=1), temb, text, text_bias)
+            h = level.resample(h)
+        out = self.conv_out(self.norm_out(h))
+        return UNet2DOutput(sample=out) if return_dict else (out,)
+
+    # --- checks ----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_config(sizes, sample_size, stem_stride, attention_levels, graph_layer, graph_positions,
+                      graph_node_features, skeleton) -> set[str]:
+        """Validate the config; return the names of the positions that get a graph block."""
+        num_levels = len(sizes)
+        factor = stem_stride * 2 ** (num_levels - 1)
+        if sample_size % factor:
+            raise ValueError(f"GUNet: sample_size {sample_size} must be a multiple of {factor} "
+                             f"(stem_stride {stem_stride} x 2^{num_levels - 1} for {num_levels} levels)")
+        if len(attention_levels) != num_levels:
+            raise ValueError(f"GUNet: attention_levels has {len(attention_levels)} entries for {num_levels} levels "
+                             "(one per entry of block_out_channels)")
+        if skeleton not in SKELETONS:
+            raise ValueError(f"GUNet: unknown skeleton {skeleton!r}; choose one of {list(SKELETONS)}")
+        if graph_node_features not in NODE_FEATURES:
+            raise ValueError(f"GUNet: graph_node_features must be one of {NODE_FEATURES}, got {graph_node_features!r}")
+        if not isinstance(graph_layer, str):
+            raise TypeError(f"GUNet: graph_layer must be a registry name (a string that goes into config.json), "
+                            f"got {graph_layer!r}")
+        if resolve_graph_layer(graph_layer) is None:
+            return set()
+        names = [f"down_{i}" for i in range(num_levels)] + ["mid"] + [f"up_{i}" for i in range(num_levels)]
+        if graph_positions == "all":
+            return set(names)
+        positions = [graph_positions] if isinstance(graph_positions, str) else list(graph_positions)
+        unknown = [p for p in positions if p not in names]
+        if unknown:
+            raise ValueError(f"GUNet: unknown graph_positions {unknown}; use 'mid', 'all' or a list of {names}")
+        return set(positions)
+
+    def _check_inputs(self, sample: Tensor, text: Tensor, mask: Tensor | None) -> None:
+        config = self.config
+        expected = (config.in_channels, config.sample_size, config.sample_size)
+        if sample.dim() != 4 or tuple(sample.shape[1:]) != expected:
+            raise ValueError(f"GUNet expects sample of shape (batch, {', '.join(map(str, expected))}) "
+                             f"(in_channels, sample_size, sample_size), got {tuple(sample.shape)}")
+        if text.dim() != 3 or text.shape[0] != sample.shape[0]:
+            raise ValueError(f"GUNet expects encoder_hidden_states of shape (batch={sample.shape[0]}, tokens, "
+                             f"{config.cross_attention_dim}), got {tuple(text.shape)}")
+        if text.shape[-1] != config.cross_attention_dim:
+            raise ValueError(f"GUNet expects text token embeddings of width {config.cross_attention_dim} "
+                             f"(cross_attention_dim) but got width {text.shape[-1]}; the text encoder must be the "
+                             "one the model was built for (or build the model with cross_attention_dim="
+                             f"{text.shape[-1]})")
+        if mask is not None and tuple(mask.shape) != tuple(text.shape[:2]):
+            raise ValueError(f"GUNet expects encoder_attention_mask of shape (batch, tokens) = "
+                             f"{tuple(text.shape[:2])}, got {tuple(mask.shape)}")
+
+    @staticmethod
+    def _timesteps(timestep: Tensor | float | int, sample: Tensor) -> Tensor:
+        """One timestep per sample ``(batch,)`` from a scalar, a ``(1,)`` or a ``(batch,)`` tensor."""
+        t = torch.as_tensor(timestep, device=sample.device)
+        if t.dim() == 0 or t.shape == (1,):
+            return t.reshape(1).expand(len(sample))
+        if t.shape != (len(sample),):
+            raise ValueError(f"GUNet expects timestep as a scalar or of shape (batch={len(sample)},), "
+                             f"got shape {tuple(t.shape)}")
+        return t
