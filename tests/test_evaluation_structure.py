@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from evaluation_poses import STANDING_XY, TORSO, J, pose
+from posegraph.evaluation.body import torso_length
 from posegraph.evaluation.structure import (
     bone_length_violations,
     joint_angle_violations,
@@ -48,11 +49,16 @@ def test_a_long_forearm_is_asymmetric_and_out_of_human_range():
     assert result.rates["limb_asymmetry"].value == 1.0 and result.rates["bone_length"].value == 1.0
 
 
-def test_bone_limits_can_be_tightened_and_unknown_bones_are_rejected():
-    kp = pose(STANDING_XY)[None]
-    assert bone_length_violations(kp, {"upper_arm": 0.3})[0] == 1.0  # upper arm is ~0.51 torso
-    with pytest.raises(ValueError, match="unknown bones"):
-        bone_length_violations(kp, {"tail": 1.0})
+def test_a_torso_seen_end_on_does_not_make_the_limbs_look_too_long():
+    upper_body = [J(n) for n in COCO_17.names if "hip" not in n and "knee" not in n and "ankle" not in n]
+    xy = STANDING_XY.copy()
+    xy[upper_body, 1] += 11  # torso projected to 7 px (leaning towards the camera), limbs unchanged
+    kp = pose(xy)[None]
+    thigh_over_torso = np.linalg.norm(xy[J("left_knee")] - xy[J("left_hip")]) / torso_length(kp)[0]
+    assert thigh_over_torso > 1.5 * 0.85  # a torso-only reference would call the thighs too long
+    assert bone_length_violations(kp)[0] == 0.0
+    with pytest.raises(ValueError, match="tolerance must exceed 1"):
+        bone_length_violations(kp, tolerance=1.0)
 
 
 def test_missing_joints_are_counted_per_pose_and_per_joint():
@@ -62,6 +68,7 @@ def test_missing_joints_are_counted_per_pose_and_per_joint():
     result = structure_metrics(kp)
     assert result.rates["missing_joints"].value == 0.5
     assert result.missing_per_joint["left_ankle"] == 0.5 and result.missing_per_joint["nose"] == 0.0
+    assert result.missing_fraction.value == pytest.approx(2 / (4 * 17))
     assert list(result.missing_per_joint) == list(COCO_17.names)
 
 

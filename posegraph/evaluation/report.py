@@ -152,9 +152,13 @@ def write_report(
                     lines += ["", f"![{name} {suffix}]({path.name})"]
         elif isinstance(result, StructureResult):
             structure[name] = result
-            m = result.mean_asymmetry
+            a, m = result.mean_asymmetry, result.missing_fraction
             lines += _table(result.rates, "rate per pose")
-            lines += ["", f"Mean limb asymmetry: {_fmt(m.value)} [{_fmt(m.low)}, {_fmt(m.high)}]."]
+            lines += [
+                "",
+                f"Mean limb asymmetry: {_fmt(a.value)} [{_fmt(a.low)}, {_fmt(a.high)}]; "
+                f"mean fraction of joints missing: {_fmt(m.value)} [{_fmt(m.low)}, {_fmt(m.high)}].",
+            ]
         elif isinstance(result, Mapping) and all(isinstance(v, Estimate) for v in result.values()):
             lines += _table(result)
         else:

@@ -7,19 +7,21 @@ A 2D pose is a projection, so each check is built to fire only on what no camera
   left and right lengths; a pose's asymmetry is its largest over the pairs present, flagged above
   ``asymmetry_threshold`` (0.5: one limb under half the other). Foreshortening makes real poses
   asymmetric too, so read the rate beside the same rate on real poses.
-* bone length: each bone over the torso length (mid-shoulder to mid-hip) against
-  :data:`BONE_RATIO_LIMITS` = 1.5 x the anthropometric ratio of :data:`NOMINAL_BONE_RATIOS`. Only
-  upper limits: foreshortening shortens bones, it never lengthens them (a strongly foreshortened
-  torso inflates every ratio, which the tolerance absorbs in all but extreme views).
+* bone length: each segment (the limbs, shoulder and hip width, nose to shoulder, the torso) in
+  units of its anthropometric length (:data:`NOMINAL_BONE_RATIOS`, in torso lengths), flagged when
+  it is more than ``bone_tolerance`` (1.5) times the largest of the *other* segments so measured.
+  Foreshortening only shortens segments, so the largest other one is a lower bound of the body's
+  scale as long as one segment lies near the image plane; a torso seen end-on (touching toes towards
+  the camera) then does not make the legs look too long, as a torso-only reference would.
 * joint angles, where 2D allows a verdict:
 
-  - ``elbow_fold`` / ``knee_fold``: the inner angle between the two bones is below 20 deg (elbow)
-    or 10 deg (knee) while both bones are at least 60 % of their nominal length, i.e. lie nearly in
-    the image plane; flexion past the joint's range (about 150 deg for the elbow, 160 deg for the
-    knee) is then what the picture shows.
+  - ``elbow_fold`` / ``knee_fold``: the inner angle between the two bones is below 12 deg (elbow)
+    or 10 deg (knee) while both bones are at least 70 % of their nominal length, i.e. lie near the
+    image plane; flexion past the joint's range (about 150 deg for the elbow, 160 deg for the knee)
+    is then what the picture shows.
   - ``knee_hyperextension``: only in profile (shoulders and hips each less than 0.3 torso apart in
     2D), with the facing read from the nose in front of the ears (at least 0.1 torso across the
-    torso axis), and both leg bones at least 60 % of nominal: the knee bends forward by more than
+    torso axis), and both leg bones at least 70 % of nominal: the knee bends forward by more than
     15 deg. The knee is a hinge, so in profile its bend direction is fixed relative to the facing;
     an elbow's is not (the shoulder rotates the arm's plane), so elbows get no such check.
   - ``head_folded``: the nose lies more than 0.25 torso lengths behind the shoulder line towards
@@ -41,7 +43,6 @@ from posegraph.skeleton import COCO_17
 __all__ = [
     "LIMB_PAIRS",
     "NOMINAL_BONE_RATIOS",
-    "BONE_RATIO_LIMITS",
     "StructureResult",
     "limb_asymmetry",
     "bone_length_violations",
@@ -61,6 +62,7 @@ LIMB_PAIRS = {
 # upper arm 0.186, forearm 0.146, thigh 0.245, shank 0.246, shoulder width 0.259, hip width 0.191)
 # over the torso, shoulder to hip joint, 0.288 H. "head" (nose to a shoulder) is our estimate.
 NOMINAL_BONE_RATIOS = {
+    "torso": 1.0,
     "upper_arm": 0.65,
     "forearm": 0.51,
     "thigh": 0.85,
@@ -69,17 +71,17 @@ NOMINAL_BONE_RATIOS = {
     "hip_width": 0.66,
     "head": 0.60,
 }
-BONE_RATIO_LIMITS = {name: 1.5 * ratio for name, ratio in NOMINAL_BONE_RATIOS.items()}
-_BONES = {
-    **{name: pair for name, pair in LIMB_PAIRS.items()},
-    "shoulder_width": ((J("left_shoulder"), J("right_shoulder")),),
-    "hip_width": ((J("left_hip"), J("right_hip")),),
-    "head": ((J("nose"), J("left_shoulder")), (J("nose"), J("right_shoulder"))),
-}
+_SEGMENTS = [  # (nominal name, joint a, joint b) for every segment but the torso
+    *((name, *bone) for name, pair in LIMB_PAIRS.items() for bone in pair),
+    ("shoulder_width", J("left_shoulder"), J("right_shoulder")),
+    ("hip_width", J("left_hip"), J("right_hip")),
+    ("head", J("nose"), J("left_shoulder")),
+    ("head", J("nose"), J("right_shoulder")),
+]
 _ARMS = ((J("left_shoulder"), J("left_elbow"), J("left_wrist")), (J("right_shoulder"), J("right_elbow"), J("right_wrist")))
 _LEGS = ((J("left_hip"), J("left_knee"), J("left_ankle")), (J("right_hip"), J("right_knee"), J("right_ankle")))
-UNFORESHORTENED = 0.6  # a bone at least this fraction of its nominal length lies nearly in the image plane
-ELBOW_FOLD_DEG, KNEE_FOLD_DEG, KNEE_HYPEREXTENSION_DEG = 20.0, 10.0, 15.0
+UNFORESHORTENED = 0.7  # a bone at least this fraction of its nominal length lies nearly in the image plane
+ELBOW_FOLD_DEG, KNEE_FOLD_DEG, KNEE_HYPEREXTENSION_DEG = 12.0, 10.0, 15.0
 PROFILE_WIDTH, FACING_OFFSET, HEAD_FOLD = 0.3, 0.1, 0.25  # in torso lengths
 
 
@@ -90,12 +92,14 @@ class StructureResult:
     Attributes:
         rates: defect name -> fraction of the poses it applies to that show it (with interval).
         mean_asymmetry: mean of the per-pose limb asymmetry (0 = symmetric).
+        missing_fraction: mean fraction of a pose's 17 joints that are missing.
         missing_per_joint: joint name -> fraction of poses missing it.
         per_sample: defect name -> ``(n,)`` float, 1 defect, 0 none, NaN not applicable.
     """
 
     rates: dict[str, Estimate]
     mean_asymmetry: Estimate
+    missing_fraction: Estimate
     missing_per_joint: dict[str, float]
     per_sample: dict[str, np.ndarray] = field(repr=False)
 
@@ -103,6 +107,7 @@ class StructureResult:
         return {
             "rates": {k: v.to_dict() for k, v in self.rates.items()},
             "mean_asymmetry": self.mean_asymmetry.to_dict(),
+            "missing_fraction": self.missing_fraction.to_dict(),
             "missing_per_joint": dict(self.missing_per_joint),
         }
 
@@ -141,21 +146,30 @@ def limb_asymmetry(keypoints) -> np.ndarray:
     return np.fmax.reduce(np.stack(ratios), axis=0)  # fmax skips NaN; all NaN stays NaN
 
 
-def bone_length_violations(keypoints, limits: dict[str, float] | None = None) -> np.ndarray:
-    """1 where a bone is longer than ``limits[bone]`` torso lengths, 0 where none is, NaN without torso; ``(n,)``."""
+def bone_length_violations(keypoints, tolerance: float = 1.5) -> np.ndarray:
+    """1 where a segment is over ``tolerance`` times the body scale the other segments imply, else 0; ``(n,)``.
+
+    Every segment's length is divided by its nominal length (:data:`NOMINAL_BONE_RATIOS`); NaN where
+    fewer than two segments are present.
+    """
     keypoints = as_keypoints(keypoints, "bone_length_violations: keypoints", ndim=3)
-    limits = BONE_RATIO_LIMITS if limits is None else limits
-    unknown = set(limits) - set(_BONES)
-    if unknown:
-        raise ValueError(f"bone_length_violations: unknown bones {sorted(unknown)}; known: {sorted(_BONES)}")
-    xy, torso = _points(keypoints), torso_length(keypoints)
-    flags, applicable = [], []
-    for name, limit in limits.items():
-        for a, b in _BONES[name]:
-            ratio = _length(xy, a, b) / torso
-            applicable.append(np.isfinite(ratio))
-            flags.append(ratio > limit)
-    return _any_applicable(flags, applicable)
+    if tolerance <= 1:
+        raise ValueError(f"bone_length_violations: tolerance must exceed 1, got {tolerance}")
+    xy = _points(keypoints)
+    scaled = np.stack(
+        [torso_length(keypoints)]
+        + [_length(xy, a, b) / NOMINAL_BONE_RATIOS[name] for name, a, b in _SEGMENTS],
+        axis=-1,
+    )  # (n, segments), NaN where missing
+    scaled = np.where(scaled > 0, scaled, np.nan)
+    largest = np.fmax.reduce(scaled, axis=-1)
+    is_largest = np.arange(scaled.shape[-1]) == np.nanargmax(np.nan_to_num(scaled, nan=-1.0), axis=-1)[:, None]
+    second = np.fmax.reduce(np.where(is_largest, np.nan, scaled), axis=-1)
+    others = np.where(is_largest, second[:, None], largest[:, None])  # largest of the other segments
+    applicable = np.isfinite(scaled) & np.isfinite(others)
+    with np.errstate(invalid="ignore"):
+        fired = (scaled > tolerance * others) & applicable
+    return np.where(applicable.any(-1), fired.any(-1).astype(float), np.nan)
 
 
 def _fold(xy, torso, chains, nominal_first, nominal_second, limit_deg):
@@ -220,7 +234,7 @@ def structure_metrics(
     keypoints,
     *,
     asymmetry_threshold: float = 0.5,
-    bone_limits: dict[str, float] | None = None,
+    bone_tolerance: float = 1.5,
     n_resamples: int = 1000,
     seed: int = 0,
 ) -> StructureResult:
@@ -240,7 +254,7 @@ def structure_metrics(
     per_sample = {
         "missing_joints": missing.any(-1).astype(float),
         "limb_asymmetry": asymmetric,
-        "bone_length": bone_length_violations(keypoints, bone_limits),
+        "bone_length": bone_length_violations(keypoints, bone_tolerance),
         "joint_angle": any_angle,
         **angles,
     }
@@ -248,6 +262,7 @@ def structure_metrics(
     return StructureResult(
         rates={name: bootstrap_mean(values, **boot) for name, values in per_sample.items()},
         mean_asymmetry=bootstrap_mean(asymmetry, **boot),
+        missing_fraction=bootstrap_mean(missing.mean(-1), **boot),
         missing_per_joint={name: float(m) for name, m in zip(COCO_17.names, missing.mean(0))},
         per_sample=per_sample,
     )
