@@ -139,3 +139,12 @@ def test_degenerate_poses_are_not_applicable_and_raise_no_warnings():
     for name in ("bone_length", "joint_angle", "limb_asymmetry"):
         assert result.rates[name].n == 0, name
     assert result.rates["missing_joints"].value == 0.5
+
+
+def test_real_synthetic_poses_raise_almost_no_alarms():
+    synthetic = pytest.importorskip("posegraph.data.synthetic")
+    keypoints = synthetic.SyntheticPoseGenerator(size=64, seed=0).sample(1000).keypoints
+    rates = structure_metrics(keypoints, n_resamples=10).rates
+    assert rates["bone_length"].value == 0.0
+    assert rates["head_folded"].value == 0.0 and rates["knee_hyperextension"].value == 0.0
+    assert rates["joint_angle"].value < 0.01
