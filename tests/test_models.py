@@ -1,0 +1,302 @@
+"""posegraph.models.GUNet in diffusers' model-test style: tiny config, expected slice, save/load, determinism,
+any batch size, per-sample timesteps, no cross-sample mixing, the plain-UNet ablation, presets, bad input."""
+import inspect
+import json
+
+import pytest
+import torch
+
+from posegraph.models import GUNet, PRESETS
+from posegraph.nn import GRAPH_LAYERS, SkeletonGraphBlock
+
+LAYERS = [name for name in GRAPH_LAYERS if name != "none"]
+
+
+def tiny(seed=0, **overrides):
+    torch.manual_seed(seed)
+    return GUNet.from_preset("tiny", **overrides).eval()
+
+
+def inputs(model, batch=2, tokens=6, seed=0):
+    config, g = model.config, torch.Generator().manual_seed(seed)
+    sample = torch.randn(batch, config.in_channels, config.sample_size, config.sample_size, generator=g)
+    timestep = torch.randint(0, 1000, (batch,), generator=g)
+    text = torch.randn(batch, tokens, config.cross_attention_dim, generator=g)
+    return sample, timestep, text
+
+
+def wake_graph_blocks(model, seed=1):
+    """Give the zero-initialised output projections of the graph adapters random weights."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if hasattr(module, "proj_out") and hasattr(module, "graph"):
+                module.proj_out.weight.copy_(torch.randn(module.proj_out.weight.shape, generator=g) * 0.3)
+    return model
+
+
+def public(config):
+    """The config's constructor arguments as JSON would hold them (tuples become lists)."""
+    return json.loads(json.dumps({k: v for k, v in config.items() if not k.startswith("_")}))
+
+
+def graph_blocks(model):
+    return [name for name, module in model.named_modules() if isinstance(module, SkeletonGraphBlock)]
+
+
+# --- outputs -----------------------------------------------------------------------------------------
+
+
+def test_tiny_expected_slice():
+    model = tiny()
+    g = torch.Generator().manual_seed(0)
+    sample, text = torch.randn(2, 17, 16, 16, generator=g), torch.randn(2, 6, 32, generator=g)
+    with torch.no_grad():
+        out = model(sample, torch.tensor([10, 900]), text).sample
+    expected_first = torch.tensor([-0.1256, 0.0315, 0.1632, 0.0480, -0.1741, 0.2358, -0.0325, 0.4579])
+    expected_last = torch.tensor([0.3033, 0.5662, -0.1358, -0.1818, -0.0059, 0.1482, 0.0802, -0.0149])
+    assert torch.allclose(out[0, 0, 0, :8], expected_first, atol=1e-3)
+    assert torch.allclose(out[1, 16, 15, -8:], expected_last, atol=1e-3)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 4, 8, 17])
+def test_any_batch_size(batch):
+    model = tiny()
+    sample, timestep, text = inputs(model, batch)
+    with torch.no_grad():
+        out = model(sample, timestep, text)
+    assert out.sample.shape == sample.shape
+    assert torch.isfinite(out.sample).all()
+    assert model(sample, timestep, text, return_dict=False)[0].shape == sample.shape
+
+
+def test_per_sample_timesteps():
+    model = tiny()
+    sample, _, text = inputs(model, 3)
+    timestep = torch.tensor([5, 500, 995])
+    with torch.no_grad():
+        together = model(sample, timestep, text).sample
+        alone = [model(sample[i : i + 1], timestep[i], text[i : i + 1]).sample for i in range(3)]
+        shared = model(sample, 500, text).sample
+    assert torch.allclose(together, torch.cat(alone), atol=1e-5)
+    assert not torch.allclose(together[0], shared[0], atol=1e-3)
+    assert torch.allclose(together[1], shared[1], atol=1e-5)
+    assert torch.equal(shared, model(sample, torch.tensor([500]), text).sample)
+
+
+@pytest.mark.parametrize("node_features", ["map", "pixel"])
+@pytest.mark.parametrize("layer", LAYERS)
+def test_perturbing_sample_i_changes_no_other_sample(layer, node_features):
+    """Graph blocks at every position (down, mid, up), awake, for every registered layer."""
+    model = wake_graph_blocks(tiny(graph_layer=layer, graph_positions="all", graph_node_features=node_features))
+    assert len(graph_blocks(model)) == 5
+    sample, timestep, text = inputs(model, 4)
+    with torch.no_grad():
+        reference = model(sample, timestep, text).sample
+        for i in range(4):
+            moved = sample.clone()
+            moved[i] += torch.randn(moved[i].shape, generator=torch.Generator().manual_seed(i))
+            changed = (model(moved, timestep, text).sample != reference).flatten(1).any(1)
+            assert changed.tolist() == [j == i for j in range(4)]
+
+
+def test_text_conditions_the_output_and_padding_is_ignored():
+    model = tiny()
+    sample, timestep, text = inputs(model, 2)
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]])
+    with torch.no_grad():
+        out = model(sample, timestep, text, mask).sample
+        other_text = model(sample, timestep, torch.randn_like(text)).sample
+        padding_changed = text.clone()
+        padding_changed[0, 4:] = 100.0
+        assert torch.allclose(model(sample, timestep, padding_changed, mask).sample, out, atol=1e-5)
+        assert torch.allclose(model(sample, timestep, text, mask.bool()).sample, out, atol=1e-6)
+        assert torch.allclose(model(sample, timestep, text, torch.ones(2, 6)).sample,
+                              model(sample, timestep, text).sample, atol=1e-6)
+    assert not torch.allclose(out, other_text, atol=1e-3)
+    assert not torch.allclose(out[0], model(sample, timestep, text).sample[0], atol=1e-4)  # the mask matters
+
+
+def test_any_text_width():
+    for width in (384, 768):
+        model = tiny(cross_attention_dim=width)
+        sample, timestep, text = inputs(model, 2)
+        assert model(sample, timestep, text).sample.shape == sample.shape
+
+
+# --- the plain-UNet ablation and graph positions ----------------------------------------------------
+
+
+@pytest.mark.parametrize("positions", ["mid", "all"])
+def test_graph_layer_none_is_exactly_the_plain_unet(positions):
+    plain = tiny(graph_layer="gcn", graph_positions=[])
+    none = tiny(graph_layer="none", graph_positions=positions)
+    assert graph_blocks(plain) == graph_blocks(none) == []
+    assert plain.state_dict().keys() == none.state_dict().keys()
+    assert all(torch.equal(v, none.state_dict()[k]) for k, v in plain.state_dict().items())
+    sample, timestep, text = inputs(plain, 3)
+    with torch.no_grad():
+        assert torch.equal(plain(sample, timestep, text).sample, none(sample, timestep, text).sample)
+
+
+def test_a_fresh_graph_model_computes_the_plain_unet():
+    """Graph adapters start as the identity (zero output projection): same function, more parameters."""
+    plain = tiny(graph_layer="none")
+    torch.manual_seed(0)
+    graph = GUNet.from_preset("tiny", graph_positions=["mid"])
+    common = {k: v for k, v in graph.state_dict().items() if k in plain.state_dict()}
+    plain.load_state_dict(common)
+    sample, timestep, text = inputs(plain, 2)
+    with torch.no_grad():
+        assert torch.allclose(plain(sample, timestep, text).sample, graph.eval()(sample, timestep, text).sample,
+                              atol=1e-6)
+
+
+def test_graph_positions_name_levels():
+    assert graph_blocks(tiny()) == ["mid.1.graph.graph"]
+    assert graph_blocks(tiny(graph_positions=["down_0", "up_1"])) == [
+        "down_levels.0.units.0.graph.graph", "up_levels.0.units.0.graph.graph"]  # up_levels run deepest first
+    assert len(graph_blocks(tiny(graph_positions="all"))) == 5
+
+
+def test_graph_options_reach_the_blocks():
+    model = tiny(graph_layer="gat", graph_hops=2, graph_kwargs={"heads": 2}, graph_node_features="pixel")
+    block = model.get_submodule(graph_blocks(model)[0])
+    assert block.layer_name == "gat" and block.hops == 2 and block.conv.heads == 2
+    assert block.node_features == "pixel" and block.channels == 2
+    model = tiny(graph_learnable_edge_weight=True, graph_kwargs={"dense": True})
+    block = model.get_submodule(graph_blocks(model)[0])
+    assert block.dense and block.log_edge_weight is not None
+
+
+# --- gradients ---------------------------------------------------------------------------------------
+
+
+def test_backward_reaches_every_parameter_once_graph_blocks_are_awake():
+    model = wake_graph_blocks(tiny(graph_positions="all", graph_learnable_edge_weight=True)).train()
+    sample, timestep, text = inputs(model, 3)
+    model(sample, timestep, text).sample.pow(2).mean().backward()
+    missing = [name for name, p in model.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
+    assert missing == []
+
+
+def test_a_fresh_model_trains_the_graph_output_projection_first():
+    model = tiny().train()
+    sample, timestep, text = inputs(model, 2)
+    model(sample, timestep, text).sample.pow(2).mean().backward()
+    adapter = model.mid[1].graph
+    assert adapter.proj_out.weight.grad.abs().sum() > 0
+    assert adapter.graph.conv.lin.weight.grad.abs().sum() == 0
+
+
+# --- save / load, config, determinism ---------------------------------------------------------------
+
+
+def test_save_load_round_trip(tmp_path):
+    model = wake_graph_blocks(tiny(graph_layer="gatv2", graph_positions=["mid", "up_0"], graph_kwargs={"heads": 2}))
+    model.save_pretrained(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "diffusion_pytorch_model.safetensors"]
+    loaded = GUNet.from_pretrained(tmp_path).eval()
+    assert public(loaded.config) == public(model.config)
+    sample, timestep, text = inputs(model, 3)
+    with torch.no_grad():
+        assert torch.equal(loaded(sample, timestep, text).sample, model(sample, timestep, text).sample)
+
+
+def test_config_keys_are_the_constructor_arguments(tmp_path):
+    arguments = [name for name in inspect.signature(GUNet.__init__).parameters if name != "self"]
+    model = tiny()
+    assert [key for key in model.config if not key.startswith("_")] == arguments
+    model.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert set(arguments) <= set(saved)
+    assert public(GUNet.from_config(saved).config) == public(model.config)
+
+
+def test_seeded_determinism():
+    first, second = tiny(seed=3), tiny(seed=3)
+    assert all(torch.equal(v, second.state_dict()[k]) for k, v in first.state_dict().items())
+    sample, timestep, text = inputs(first, 2)
+    with torch.no_grad():
+        assert torch.equal(first(sample, timestep, text).sample, first(sample, timestep, text).sample)
+        assert torch.equal(first(sample, timestep, text).sample, second(sample, timestep, text).sample)
+
+
+# --- presets -----------------------------------------------------------------------------------------
+
+
+def test_presets_and_overrides():
+    assert set(PRESETS) == {"tiny", "cpu", "paper"}
+    assert sum(p.numel() for p in tiny().parameters()) < 1_000_000
+    model = GUNet.from_preset("tiny", graph_layer="gat", cross_attention_dim=768)
+    assert model.config.graph_layer == "gat" and model.config.cross_attention_dim == 768
+    default = GUNet()
+    assert {k: default.config[k] for k in PRESETS["cpu"]} == {
+        k: tuple(v) if isinstance(v, list) else v for k, v in PRESETS["cpu"].items()}
+
+
+@pytest.mark.parametrize("batch", [1, 3, 64])
+def test_cpu_preset_runs(batch):
+    torch.manual_seed(0)
+    model = GUNet.from_preset("cpu").eval()
+    sample, timestep, text = inputs(model, batch, tokens=12)
+    with torch.inference_mode():
+        assert model(sample, timestep, text).sample.shape == (batch, 17, 32, 32)
+
+
+@pytest.mark.slow
+def test_paper_preset_runs_at_batch_1_and_3():
+    """The paper's size (the upstream model crashed at these batch sizes)."""
+    torch.manual_seed(0)
+    model = GUNet.from_preset("paper").eval()
+    assert model.config.block_out_channels == (320, 640, 1280, 1280) and model.config.cross_attention_dim == 768
+    with torch.inference_mode():
+        for batch in (1, 3):
+            sample, timestep, text = inputs(model, batch, tokens=8)
+            out = model(sample, timestep, text).sample
+            assert out.shape == (batch, 17, 32, 32) and torch.isfinite(out).all()
+
+
+# --- bad input ---------------------------------------------------------------------------------------
+
+
+def test_wrong_sample_shape_is_a_clear_error():
+    model = tiny()
+    _, timestep, text = inputs(model, 2)
+    with pytest.raises(ValueError, match=r"expects sample of shape \(batch, 17, 16, 16\).*got \(2, 18, 16, 16\)"):
+        model(torch.randn(2, 18, 16, 16), timestep, text)
+    with pytest.raises(ValueError, match=r"got \(2, 17, 32, 32\)"):
+        model(torch.randn(2, 17, 32, 32), timestep, text)
+
+
+def test_text_width_mismatch_names_the_text_encoder():
+    model = tiny()
+    sample, timestep, _ = inputs(model, 2)
+    with pytest.raises(ValueError, match="width 32 \\(cross_attention_dim\\) but got width 384; the text encoder must"):
+        model(sample, timestep, torch.randn(2, 6, 384))
+    with pytest.raises(ValueError, match="encoder_hidden_states of shape \\(batch=2, tokens, 32\\)"):
+        model(sample, timestep, torch.randn(3, 6, 32))
+
+
+def test_bad_mask_and_timestep_shapes_are_clear_errors():
+    model = tiny()
+    sample, timestep, text = inputs(model, 2)
+    with pytest.raises(ValueError, match="encoder_attention_mask of shape \\(batch, tokens\\) = \\(2, 6\\)"):
+        model(sample, timestep, text, torch.ones(2, 5))
+    with pytest.raises(ValueError, match="timestep as a scalar or of shape \\(batch=2,\\)"):
+        model(sample, torch.tensor([1, 2, 3]), text)
+
+
+def test_bad_config_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown graph layer 'gin'; valid names: none, gcn, gat"):
+        GUNet.from_preset("tiny", graph_layer="gin")
+    with pytest.raises(ValueError, match="unknown GUNet preset 'huge'; presets: tiny, cpu, paper"):
+        GUNet.from_preset("huge")
+    with pytest.raises(ValueError, match="unknown config keys \\['graph_layers'\\]"):
+        GUNet.from_preset("tiny", graph_layers="gat")
+    with pytest.raises(ValueError, match="unknown graph_positions \\['middle'\\]"):
+        GUNet.from_preset("tiny", graph_positions=["middle"])
+    with pytest.raises(ValueError, match="sample_size 18 must be a multiple of 4"):
+        GUNet.from_preset("tiny", sample_size=18)
+    with pytest.raises(ValueError, match="attention_levels has 3 entries for 2 levels"):
+        GUNet.from_preset("tiny", attention_levels=(True, True, True))
