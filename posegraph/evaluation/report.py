@@ -90,8 +90,8 @@ def _plot_per_action(result: SemanticResult, path: Path) -> None:
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("checker pass rate (95% interval)")
-    ax.axvline(result.overall.value, color="k", linestyle="--", linewidth=1, label="overall")
-    ax.legend(loc="lower right")
+    ax.axvline(result.overall.value, color="k", linestyle="--", linewidth=1)
+    ax.set_title(f"overall {result.overall.value:.3f} (dashed)", fontsize=9)
     fig.savefig(path, dpi=120)
 
 
@@ -107,7 +107,7 @@ def _plot_structure(results: Mapping[str, StructureResult], path: Path) -> None:
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("rate per pose (95% interval)")
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     fig.savefig(path, dpi=120)
 
 
