@@ -25,6 +25,7 @@ __all__ = ["PoseGraphPipeline", "PoseGraphPipelineOutput"]
 logger = logging.getLogger(__name__)
 
 _SEED_RANGE = 2**62
+_ENCODE_BATCH = 256  # prompts encoded per text-encoder forward
 
 
 @dataclass
@@ -161,6 +162,12 @@ class PoseGraphPipeline(DiffusionPipeline):
                   pose_prompts, seeds)
         return PoseGraphPipelineOutput(*output) if return_dict else output
 
+    def to(self, *args, **kwargs) -> "PoseGraphPipeline":
+        """Move the unet (device and dtype, as ``DiffusionPipeline.to``) and the text encoder (device only)."""
+        super().to(*args, **kwargs)
+        self.text_encoder.to(device=self.unet.device)
+        return self
+
     def _embed_unique(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Encode each distinct text once.
 
@@ -169,7 +176,7 @@ class PoseGraphPipeline(DiffusionPipeline):
         """
         unique = list(dict.fromkeys(texts))
         spoken = [t for t in unique if t != ""]
-        parts = [self.text_encoder.encode(spoken)] if spoken else []
+        parts = [self.text_encoder.encode(spoken[i : i + _ENCODE_BATCH]) for i in range(0, len(spoken), _ENCODE_BATCH)]
         if "" in unique:
             parts.append(self.text_encoder.null_embedding(1))
         embeddings, mask = _pad_cat(parts)
