@@ -104,7 +104,7 @@ class TextEncoder:
         self.max_length = max_length
         self.cache_dtype = cache_dtype
         self._cache: dict[str, tuple[torch.Tensor, int]] = {}  # prompt -> (rows, tokens)
-        self._null: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._null = self.encode([""])  # the empty prompt, computed once (see null_embedding)
 
     def __repr__(self) -> str:
         return (f"TextEncoder({self.name_or_path!r}, hidden_size={self.hidden_size}, max_length={self.max_length}, "
@@ -170,7 +170,7 @@ class TextEncoder:
     def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> "TextEncoder":
         """Move the encoder (not its cache, which stays on the CPU); returns ``self``."""
         self.model.to(device=device, dtype=dtype)
-        self._null = None
+        self._null = self.encode([""])
         return self
 
     @property
@@ -224,10 +224,9 @@ class TextEncoder:
     def null_embedding(self, batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
         """The empty prompt's embedding, repeated: ``(batch, length, hidden)`` and mask ``(batch, length)``.
 
-        Classifier-free guidance trains and samples with it in place of the text.
+        Classifier-free guidance trains and samples with it in place of the text. It is encoded once,
+        when the encoder is built (or moved), so this never runs the model.
         """
-        if self._null is None:
-            self._null = self.encode([""])
         embedding, mask = self._null
         return embedding.repeat(batch, 1, 1), mask.repeat(batch, 1)
 
