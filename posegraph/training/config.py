@@ -13,19 +13,14 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from posegraph.data.captions import example_prompts
+
 __all__ = ["TrainConfig", "PRESETS", "RUN_CONTROL_FIELDS", "config_mismatches", "add_config_arguments",
            "config_from_arguments"]
 
-DEFAULT_SAMPLE_PROMPTS = (
-    "a person standing upright with arms at the sides",
-    "a person raising both arms above the head",
-    "a person waving with the right hand",
-    "a person sitting on a chair",
-    "a person squatting",
-    "a person walking to the left",
-    "a person kicking with the left leg",
-    "a person doing a t-pose",
-)
+#: Actions whose example prompts the sample grids draw by default.
+SAMPLE_GRID_ACTIONS = ("standing", "sitting", "squatting", "lying_down", "waving_right", "raise_both_arms",
+                       "hands_on_hips", "kicking_left")
 
 
 @dataclass
@@ -43,6 +38,9 @@ class TrainConfig:
         synthetic_size: number of synthetic pairs; their captions are encoded once up front
             (MiniLM encodes some thousands a second on 2 CPU cores).
         coco_keypoints, coco_captions: COCO ``person_keypoints_*.json`` and ``captions_*.json`` paths.
+        sigma: heatmap Gaussian width in pixels.
+        flip_prob, max_rotation, scale_range: augmentation (``PoseTextDataset``): horizontal flips (captions'
+            "left"/"right" swap too), rotations up to ``max_rotation`` degrees, scaling in ``scale_range``.
 
     Optimisation:
         seed: seeds the model, the data order and the diffusion noise.
@@ -75,6 +73,10 @@ class TrainConfig:
     synthetic_size: int = 20_000
     coco_keypoints: str | None = None
     coco_captions: str | None = None
+    sigma: float = 2.0
+    flip_prob: float = 0.5
+    max_rotation: float = 10.0
+    scale_range: list[float] = field(default_factory=lambda: [0.9, 1.1])
 
     seed: int = 0
     max_steps: int = 3000
@@ -96,7 +98,7 @@ class TrainConfig:
     keep_last: int = 3
     log_every: int = 10
     sample_every: int = 500
-    sample_prompts: list[str] = field(default_factory=lambda: list(DEFAULT_SAMPLE_PROMPTS))
+    sample_prompts: list[str] = field(default_factory=lambda: example_prompts(SAMPLE_GRID_ACTIONS))
     sample_steps: int = 10
     sample_guidance: float = 3.0
 
@@ -152,6 +154,11 @@ class TrainConfig:
         need(self.data in ("synthetic", "coco"), "data", "must be synthetic or coco")
         need(isinstance(self.model, dict), "model", "must be a JSON object of GUNet keyword arguments")
         need(self.max_length is None or self.max_length >= 1, "max_length", "must be a positive integer or none")
+        need(self.sigma > 0, "sigma", "must be positive")
+        need(0 <= self.flip_prob <= 1, "flip_prob", "must be in [0, 1]")
+        need(self.max_rotation >= 0, "max_rotation", "must be >= 0")
+        need(len(self.scale_range) == 2 and 0 < self.scale_range[0] <= self.scale_range[1], "scale_range",
+             "must be two numbers LOW HIGH with 0 < LOW <= HIGH")
         if self.data == "coco" and not (self.coco_keypoints and self.coco_captions):
             raise ValueError("--data coco needs both --coco-keypoints FILE and --coco-captions FILE")
 
@@ -159,7 +166,7 @@ class TrainConfig:
 #: Training presets: field values on top of the :class:`TrainConfig` defaults.
 PRESETS: dict[str, dict] = {
     # Seconds on a CPU: the test suite's runs.
-    "tiny": dict(preset="tiny", synthetic_size=64, max_steps=8, batch_size=4, warmup_steps=2,
+    "tiny": dict(preset="tiny", synthetic_size=32, max_steps=8, batch_size=4, warmup_steps=2,
                  checkpoint_every=4, keep_last=2, log_every=1, sample_every=0, sample_steps=2),
     # The demo: minutes on 2 CPU cores.
     "cpu": dict(preset="cpu"),
@@ -195,7 +202,7 @@ def _parser_type(hint):
     if hint is dict:
         return _json_object, None
     if typing.get_origin(hint) is list:
-        return str, "+"
+        return typing.get_args(hint)[0], "+"
     return hint, None
 
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
+from posegraph.data.dataset import PoseTextDataset
 from posegraph.training.config import TrainConfig
 
-__all__ = ["build_dataset", "IndexStream", "CaptionTable"]
+__all__ = ["build_dataset", "IndexStream", "CaptionEmbeddings"]
 
 
-def build_dataset(config: TrainConfig, size: int):
-    """The training dataset of ``config.data`` with heatmaps of side ``size``."""
-    from posegraph.data.dataset import PoseTextDataset
-
+def build_dataset(config: TrainConfig, size: int) -> PoseTextDataset:
+    """The training dataset ``config.data`` names, with heatmaps of side ``size`` and the config's augmentation."""
+    options = dict(size=size, sigma=config.sigma, flip_prob=config.flip_prob, max_rotation=config.max_rotation,
+                   scale_range=tuple(config.scale_range))
     if config.data == "synthetic":
-        return PoseTextDataset.synthetic(config.synthetic_size, size=size, seed=config.seed)
-    return PoseTextDataset.coco(config.coco_keypoints, config.coco_captions, size=size)
+        return PoseTextDataset.synthetic(config.synthetic_size, seed=config.seed, **options)
+    return PoseTextDataset.coco(config.coco_keypoints, config.coco_captions, **options)
 
 
 class IndexStream:
@@ -58,42 +59,37 @@ class IndexStream:
             position += self.batch_size * self.num_processes
 
 
-class CaptionTable:
-    """The token embeddings of every distinct caption, encoded once, with the null embedding in row 0.
+class CaptionEmbeddings:
+    """Text conditioning of training batches: every caption encoded once up front, the null embedding for
+    the samples whose text is dropped (classifier-free guidance).
+
+    The embeddings live in the text encoder's own per-caption cache (:meth:`TextEncoder.encode_cached`),
+    unpadded, so memory grows with the captions' total length, not with the longest one.
 
     Args:
-        embeddings: ``(num_captions + 1, length, hidden)``.
-        mask: ``(num_captions + 1, length)`` bool, padding on the right.
-        rows: caption -> row.
+        text_encoder: a :class:`posegraph.text.TextEncoder`.
+        captions: every caption a batch can hold (e.g. ``dataset.captions``).
+        chunk_size: captions encoded per progress-bar update.
+        show_progress: show the progress bar.
     """
 
-    def __init__(self, embeddings: torch.Tensor, mask: torch.Tensor, rows: dict[str, int]):
-        self.embeddings, self.mask, self.rows = embeddings, mask, rows
-
-    @classmethod
-    def build(cls, text_encoder, captions, device=None, chunk_size: int = 512,
-              show_progress: bool = True) -> "CaptionTable":
-        """Encode the distinct ``captions`` with ``text_encoder`` in chunks, with a progress bar."""
+    def __init__(self, text_encoder, captions, chunk_size: int = 1024, show_progress: bool = True):
+        self.text_encoder = text_encoder
         unique = list(dict.fromkeys(captions))
-        parts = [text_encoder.null_embedding(1)]
         with tqdm(total=len(unique), desc="encoding captions", unit="caption", disable=not show_progress) as bar:
             for start in range(0, len(unique), chunk_size):
-                parts.append(text_encoder.encode_cached(unique[start:start + chunk_size]))
-                bar.update(len(parts[-1][0]))
-        length = max(embeddings.shape[1] for embeddings, _ in parts)
-        embeddings = torch.cat([torch.nn.functional.pad(e, (0, 0, 0, length - e.shape[1])) for e, _ in parts])
-        mask = torch.cat([torch.nn.functional.pad(m.bool(), (0, length - m.shape[1])) for _, m in parts])
-        rows = {caption: row for row, caption in enumerate(unique, start=1)}
-        return cls(embeddings.to(device), mask.to(device), rows)
+                text_encoder.encode_cached(unique[start:start + chunk_size])
+                bar.update(len(unique[start:start + chunk_size]))
+        self.null, self.null_mask = text_encoder.null_embedding(1)
 
-    def lookup(self, captions: list[str], dropped: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Embeddings ``(batch, L, hidden)`` and mask ``(batch, L)`` of ``captions``; ``dropped`` ones get
-        the null embedding. ``L`` is trimmed to the batch's longest caption."""
-        try:
-            rows = torch.tensor([self.rows[caption] for caption in captions], device=dropped.device)
-        except KeyError as error:
-            raise KeyError(f"caption {error.args[0]!r} was not among the dataset's captions encoded up front") from None
-        rows = torch.where(dropped, 0, rows)
-        mask = self.mask[rows]
-        length = int(mask.sum(1).max())
-        return self.embeddings[rows, :length], mask[:, :length]
+    def __call__(self, captions: list[str], dropped: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embeddings ``(batch, L, hidden)`` and mask ``(batch, L)`` of ``captions``, the null embedding
+        where ``dropped`` ``(batch,)`` is set; ``L`` is the batch's longest caption."""
+        embeddings, mask = self.text_encoder.encode_cached(captions)
+        length = max(embeddings.shape[1], self.null.shape[1])
+        embeddings = torch.nn.functional.pad(embeddings, (0, 0, 0, length - embeddings.shape[1]))
+        mask = torch.nn.functional.pad(mask, (0, length - mask.shape[1]))
+        null = torch.nn.functional.pad(self.null, (0, 0, 0, length - self.null.shape[1]))
+        null_mask = torch.nn.functional.pad(self.null_mask, (0, length - self.null_mask.shape[1]))
+        dropped = dropped.to(embeddings.device)
+        return torch.where(dropped[:, None, None], null, embeddings), torch.where(dropped[:, None], null_mask, mask)

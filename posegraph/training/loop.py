@@ -24,7 +24,7 @@ from posegraph.text import TextEncoder
 from posegraph.training.checkpoint import (STATE_NAMES, clean_partial_saves, complete_checkpoints, prune_checkpoints,
                                            resolve_resume, write_checkpoint)
 from posegraph.training.config import TrainConfig, config_mismatches
-from posegraph.training.data import CaptionTable, IndexStream, build_dataset
+from posegraph.training.data import CaptionEmbeddings, IndexStream, build_dataset
 from posegraph.training.state import capture_rng, load_state, restore_rng
 
 __all__ = ["train", "Trainer", "NonFiniteLossError", "diffusion_loss", "diffusion_target"]
@@ -153,8 +153,7 @@ class Trainer:
                                              beta_schedule=config.beta_schedule,
                                              prediction_type=config.prediction_type)
         self.dataset = build_dataset(config, size=unet.config.sample_size)
-        self.captions = CaptionTable.build(self.text_encoder, self.dataset.captions, device=device,
-                                           show_progress=self.is_main)
+        self.captions = CaptionEmbeddings(self.text_encoder, self.dataset.captions, show_progress=self.is_main)
 
         optimizer = torch.optim.AdamW(unet.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.lr_scheduler = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, config.max_steps)
@@ -179,7 +178,7 @@ class Trainer:
         timesteps = torch.randint(0, config.num_train_timesteps, (size,), generator=g, device=device)
         noise = torch.randn(clean.shape, generator=g, device=device)
         dropped = torch.rand(size, generator=g, device=device) < config.cond_dropout
-        text, mask = self.captions.lookup(batch["caption"], dropped)
+        text, mask = self.captions(batch["caption"], dropped)
         noisy = self.noise_scheduler.add_noise(clean, noise, timesteps)
         target = diffusion_target(self.noise_scheduler, clean, noise, timesteps)
         prediction = self.model(noisy, timesteps, encoder_hidden_states=text, encoder_attention_mask=mask).sample
