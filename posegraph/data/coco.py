@@ -55,7 +55,7 @@ DEFAULT_CACHE_DIR = Path("~/.cache/posegraph")
 DEFAULT_MARGIN = 1.25
 TEST_FRACTION = 0.2
 NUM_KEYPOINTS = 17
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 _SPLITS = ("train", "test", "all")
 
 
@@ -352,7 +352,8 @@ def _save(pairs: CocoPairs, file: Path) -> None:
     counts = np.array([len(c) for c in pairs.captions], dtype=np.int64)
     flat = [text for caps in pairs.captions for text in caps]
     arrays = dict(keypoints=pairs.keypoints, image_ids=pairs.image_ids, annotation_ids=pairs.annotation_ids,
-                  crops=pairs.crops, caption_counts=counts, captions=np.array(flat, dtype=np.str_).reshape(-1),
+                  crops=pairs.crops, caption_counts=counts,
+                  captions=np.frombuffer("\n".join(flat).encode(), dtype=np.uint8),  # normalised: no newlines inside
                   size=np.array(pairs.size), summary=np.array(json.dumps(asdict(pairs.summary))))
     file.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=file.parent, prefix=file.name, suffix=".tmp")
@@ -368,7 +369,7 @@ def _save(pairs: CocoPairs, file: Path) -> None:
 def _load(file: Path) -> CocoPairs:
     with np.load(file, allow_pickle=False) as z:
         ends = np.cumsum(z["caption_counts"])
-        flat = z["captions"].tolist()
+        flat = z["captions"].tobytes().decode().split("\n") if z["caption_counts"].sum() else []
         captions = [flat[end - count:end] for end, count in zip(ends.tolist(), z["caption_counts"].tolist())]
         return CocoPairs(z["keypoints"], captions, z["image_ids"], z["annotation_ids"], z["crops"], int(z["size"]),
                          CocoSummary(**json.loads(str(z["summary"]))))
