@@ -1,0 +1,1 @@
+"""Training data: the synthetic text-pose generator and its checker, the COCO loader, the training Dataset."""
