@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from posegraph.data.checker import check_action
 from posegraph.data.dataset import PoseTextDataset, augment_keypoints
 from posegraph.data.synthetic import SyntheticPoseGenerator
 from posegraph.heatmaps import keypoints_to_heatmaps, normalize_heatmaps
@@ -56,6 +57,18 @@ def test_a_flip_mirrors_the_joints_and_swaps_left_and_right_in_caption_and_label
     assert batch["action"] == [str(a) for a in mirrored.actions]
     assert batch["side"] == mirrored.sides and batch["facing"] == mirrored.facings
     assert batch["action"] != [str(a) for a in samples.actions]  # some sided actions were drawn
+
+
+def test_a_flipped_left_wave_is_a_right_wave_for_the_checker_and_the_caption():
+    dataset = PoseTextDataset.synthetic(64, size=64, seed=1, actions=["waving_left"], flip_prob=1.0,
+                                        max_rotation=0.0, scale_range=(1.0, 1.0))
+    assert check_action(dataset.keypoints, "waving_left").all()
+    batch = dataset.collate(dataset.__getitems__(range(64)))
+    assert batch["action"] == ["waving_right"] * 64 and batch["side"] == ["right"] * 64
+    assert check_action(batch["keypoints"], "waving_right").all()
+    assert not check_action(batch["keypoints"], "waving_left").any()
+    named = [c for c in batch["caption"] if "left" in c.lower() or "right" in c.lower()]
+    assert len(named) > 32 and all("right" in c and "left" not in c for c in named)
 
 
 def test_the_caption_swap_is_whole_word_and_keeps_case():
