@@ -213,9 +213,11 @@ def test_counts_below_one_are_a_value_error(pipe, name, value):
         sample(pipe, **{name: value})
 
 
-def test_bad_generator_and_canvas_are_errors(pipe):
+def test_bad_generator_guidance_and_canvas_are_errors(pipe):
     with pytest.raises(TypeError, match="generator must be an int seed"):
         sample(pipe, generator="seed")
+    with pytest.raises(TypeError, match="guidance_scale must be a finite number, got nan"):
+        sample(pipe, guidance_scale=float("nan"))
     with pytest.raises(ValueError, match="canvas_width must be a positive integer"):
         sample(pipe, canvas_size=(64, 0))
 

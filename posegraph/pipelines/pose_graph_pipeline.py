@@ -4,6 +4,8 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import math
+import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,12 +113,13 @@ class PoseGraphPipeline(DiffusionPipeline):
         _check_positive(num_poses_per_prompt=num_poses_per_prompt, num_inference_steps=num_inference_steps,
                         batch_size=batch_size)
         height, width = _check_canvas(canvas_size)
+        if not isinstance(guidance_scale, numbers.Real) or not math.isfinite(guidance_scale):
+            raise TypeError(f"guidance_scale must be a finite number, got {guidance_scale!r}")
         guided = guidance_scale > 1
         if negative_prompt is not None and not guided:
             logger.warning("negative_prompt has no effect with guidance_scale <= 1")
         negatives = _negatives(negative_prompt, len(prompts)) if guided else []
         scheduler = make_scheduler(scheduler, self.scheduler)
-        step_kwargs = inspect.signature(scheduler.step).parameters
 
         pose_prompts = [p for p in prompts for _ in range(num_poses_per_prompt)]
         seeds = _pose_seeds(generator, len(pose_prompts))
@@ -126,30 +129,16 @@ class PoseGraphPipeline(DiffusionPipeline):
         cond_index = index[: len(pose_prompts)]
         uncond_index = index[len(pose_prompts):]
 
-        num_joints, size = self.unet.config.in_channels, self.unet.config.sample_size
+        size = self.unet.config.sample_size
         keypoints, confidence, heatmaps = [], [], []
         chunks = torch.arange(len(pose_prompts)).split(batch_size)
         with self.progress_bar(total=len(chunks) * num_inference_steps) as progress:
             for chunk in chunks:
-                generators = [torch.Generator().manual_seed(seeds[i]) for i in chunk.tolist()]
-                extra = {"generator": generators} if "generator" in step_kwargs else {}
                 rows = torch.cat([uncond_index[chunk], cond_index[chunk]]) if guided else cond_index[chunk]
-                text, text_mask = embeddings[rows.to(device)], mask[rows.to(device)]
-                shape = (len(chunk), num_joints, size, size)
-                sample = randn_tensor(shape, generator=generators, device=device, dtype=torch.float32)
-                scheduler.set_timesteps(num_inference_steps, device=device)
-                sample = sample * scheduler.init_noise_sigma
-                for t in scheduler.timesteps:
-                    model_input = scheduler.scale_model_input(sample, t)
-                    model_input = torch.cat([model_input] * 2) if guided else model_input
-                    prediction = self.unet(model_input.to(dtype), t.expand(len(model_input)),
-                                           encoder_hidden_states=text, encoder_attention_mask=text_mask).sample
-                    prediction = prediction.float()
-                    if guided:
-                        uncond, cond = prediction.chunk(2)
-                        prediction = uncond + guidance_scale * (cond - uncond)
-                    sample = scheduler.step(prediction, t, sample, **extra).prev_sample
-                    progress.update()
+                rows = rows.to(device)
+                generators = [torch.Generator().manual_seed(seeds[i]) for i in chunk.tolist()]
+                sample = self._denoise(scheduler, num_inference_steps, generators, embeddings[rows], mask[rows],
+                                       guidance_scale if guided else None, progress)
                 chunk_heatmaps = denormalize_heatmaps(sample)
                 chunk_keypoints, chunk_confidence = heatmaps_to_keypoints(chunk_heatmaps, return_confidence=True)
                 keypoints.append(_to_canvas(chunk_keypoints, size, height, width).cpu())
@@ -161,6 +150,36 @@ class PoseGraphPipeline(DiffusionPipeline):
         output = (torch.cat(keypoints), torch.cat(confidence), torch.cat(heatmaps) if return_heatmaps else None,
                   pose_prompts, seeds)
         return PoseGraphPipelineOutput(*output) if return_dict else output
+
+    def _denoise(self, scheduler, num_inference_steps, generators, text, text_mask, guidance_scale, progress):
+        """Run the scheduler loop for one chunk of poses.
+
+        Args:
+            generators: one CPU generator per pose, drawing its initial and per-step noise.
+            text, text_mask: ``(2 * chunk, L, D)`` / ``(2 * chunk, L)`` unconditional rows then conditional
+                rows under guidance, else ``(chunk, L, D)`` / ``(chunk, L)``.
+            guidance_scale: the guidance weight, or ``None`` for one conditional pass.
+
+        Returns:
+            ``(chunk, K, S, S)`` float32 samples in the model's ``[-1, 1]`` range.
+        """
+        config = self.unet.config
+        shape = (len(generators), config.in_channels, config.sample_size, config.sample_size)
+        sample = randn_tensor(shape, generator=generators, device=text.device, dtype=torch.float32)
+        extra = {"generator": generators} if "generator" in inspect.signature(scheduler.step).parameters else {}
+        scheduler.set_timesteps(num_inference_steps, device=text.device)
+        sample = sample * scheduler.init_noise_sigma
+        for t in scheduler.timesteps:
+            model_input = scheduler.scale_model_input(sample, t)
+            model_input = torch.cat([model_input] * 2) if guidance_scale is not None else model_input
+            prediction = self.unet(model_input.to(self.unet.dtype), t.expand(len(model_input)),
+                                   encoder_hidden_states=text, encoder_attention_mask=text_mask).sample.float()
+            if guidance_scale is not None:
+                uncond, cond = prediction.chunk(2)
+                prediction = uncond + guidance_scale * (cond - uncond)
+            sample = scheduler.step(prediction, t, sample, **extra).prev_sample
+            progress.update()
+        return sample
 
     def to(self, *args, **kwargs) -> "PoseGraphPipeline":
         """Move the unet (device and dtype, as ``DiffusionPipeline.to``) and the text encoder (device only)."""
@@ -287,8 +306,8 @@ def _repeat(items: list[str], times: int) -> list[str]:
 
 def _pose_seeds(generator, num_poses: int) -> list[int]:
     """One seed per pose, so a pose does not depend on which others share its batch."""
-    if isinstance(generator, int) and not isinstance(generator, bool):
-        return [generator + i for i in range(num_poses)]
+    if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
+        return [int(generator) + i for i in range(num_poses)]
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be an int seed, a torch.Generator or None, got {type(generator).__name__}")
     device = generator.device if generator is not None else "cpu"
