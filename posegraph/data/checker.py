@@ -1,0 +1,392 @@
+"""A rule-based semantic checker: does a COCO-17 pose show an action of the synthetic vocabulary?
+
+Each action of :data:`posegraph.data.synthetic.ACTIONS` has a predicate on 2D keypoints
+(:data:`ACTION_CHECKS`). Predicates are written in image coordinates (y down, as in pictures) and
+scale-free: lengths are divided by the body size ``T`` (the torso length, or whatever limb is seen
+least foreshortened, converted with anthropometric ratios). "Left"/"right" are the person's own.
+
+Missing joints (``v = 0``) make the features that need them NaN. A comparison with NaN is False, so
+missing information fails a *requirement*; a few *exclusions* ("not with the legs kicked wide")
+only exclude on evidence, so a pose cropped at the knees can still be "waving". Where a predicate
+says something must NOT be so, it states the opposite as a requirement ("the other wrist below the
+shoulder", not "not above").
+
+Usage: ``check_action(keypoints, ["waving_left", "sitting"])`` gives one bool per pose.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from posegraph.skeleton import COCO_17
+
+__all__ = ["ACTION_CHECKS", "check_action", "PoseFeatures"]
+
+# Limb length / torso length of an adult (Winter's segment table), to size bodies from whatever is seen.
+_PER_TORSO = {"upper_arm": 0.65, "thigh": 0.85, "shin": 0.85, "shoulders": 0.80}
+
+
+class PoseFeatures:
+    """Scale-free 2D measurements of ``n`` poses; absent joints give NaN.
+
+    Args:
+        keypoints: ``(n, 17, 3)`` COCO-17 rows ``(x, y, v)`` (numpy or torch), any pixel frame.
+
+    Conventions: ``above(a, b)`` is how far joint ``a`` is above joint ``b`` in body sizes (image y
+    points down); angles are in degrees.
+    """
+
+    def __init__(self, keypoints):
+        kp = np.asarray(keypoints.detach().cpu() if hasattr(keypoints, "detach") else keypoints, dtype=np.float64)
+        if kp.ndim != 3 or kp.shape[1:] != (17, 3):
+            raise ValueError(f"check_action: expected keypoints of shape (n, 17, 3), got {kp.shape}")
+        self.xy = np.where((kp[..., 2:] > 0) & np.isfinite(kp[..., :2]), kp[..., :2], np.nan)
+        self.n = len(kp)
+        self.size = self._size()
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """A joint's ``(n, 2)`` position; also ``"mid_shoulder"`` and ``"mid_hip"``."""
+        if name.startswith("mid_"):
+            part = name[4:]
+            return (self[f"left_{part}"] + self[f"right_{part}"]) / 2
+        return self.xy[:, COCO_17.index(name)]
+
+    def length(self, a: str, b: str) -> np.ndarray:
+        return np.linalg.norm(self[a] - self[b], axis=-1)
+
+    def _size(self) -> np.ndarray:
+        """The body size ``(n,)``: the largest of the torso and the limbs converted to torso lengths."""
+
+        def pair(a, b):  # mean of the left and right segment, or the one that is present
+            left, right = self.length("left_" + a, "left_" + b), self.length("right_" + a, "right_" + b)
+            return np.where(np.isnan(left), right, np.where(np.isnan(right), left, (left + right) / 2))
+
+        candidates = np.stack([
+            self.length("mid_shoulder", "mid_hip"),
+            pair("shoulder", "elbow") / _PER_TORSO["upper_arm"],
+            pair("hip", "knee") / _PER_TORSO["thigh"],
+            pair("knee", "ankle") / _PER_TORSO["shin"],
+            self.length("left_shoulder", "right_shoulder") / _PER_TORSO["shoulders"],
+        ])
+        size = np.fmax.reduce(candidates, axis=0)  # NaN only where nothing is seen
+        return np.where(size > 0, size, np.nan)
+
+    def above(self, a: str, b: str) -> np.ndarray:
+        return (self[b][:, 1] - self[a][:, 1]) / self.size
+
+    def right_of(self, a: str, b: str) -> np.ndarray:
+        """How far ``a`` is to the image right of ``b``, in body sizes."""
+        return (self[a][:, 0] - self[b][:, 0]) / self.size
+
+    def dist(self, a: str, b: str) -> np.ndarray:
+        return self.length(a, b) / self.size
+
+    def angle(self, a: str, b: str, c: str) -> np.ndarray:
+        """The angle at ``b`` between ``b->a`` and ``b->c`` (180 = straight)."""
+        u, v = self[a] - self[b], self[c] - self[b]
+        cos = np.sum(u * v, -1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1))
+        return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+    def tilt(self, a: str, b: str) -> np.ndarray:
+        """The direction of ``a->b`` from straight up (0 up, 90 horizontal, 180 down)."""
+        d = self[b] - self[a]
+        return np.degrees(np.arctan2(np.abs(d[:, 0]), -d[:, 1]))
+
+    # --- body-part measurements (s is "left" or "right") ---------------------------------------
+
+    def wrist_up(self, s: str) -> np.ndarray:
+        """Wrist height above its shoulder."""
+        return self.above(f"{s}_wrist", f"{s}_shoulder")
+
+    def elbow_up(self, s: str) -> np.ndarray:
+        return self.above(f"{s}_elbow", f"{s}_shoulder")
+
+    def elbow_angle(self, s: str) -> np.ndarray:
+        return self.angle(f"{s}_shoulder", f"{s}_elbow", f"{s}_wrist")
+
+    def knee_angle(self, s: str) -> np.ndarray:
+        return self.angle(f"{s}_hip", f"{s}_knee", f"{s}_ankle")
+
+    def reach(self, s: str) -> np.ndarray:
+        """Shoulder-to-wrist distance."""
+        return self.dist(f"{s}_wrist", f"{s}_shoulder")
+
+    def ankle_drop(self, s: str) -> np.ndarray:
+        """How far the ankle is below its hip."""
+        return self.above(f"{s}_hip", f"{s}_ankle")
+
+    def knee_drop(self, s: str) -> np.ndarray:
+        return self.above(f"{s}_hip", f"{s}_knee")
+
+    def shin_drop(self, s: str) -> np.ndarray:
+        """How far the ankle is below its knee."""
+        return self.above(f"{s}_knee", f"{s}_ankle")
+
+    def torso_tilt(self) -> np.ndarray:
+        """Mid-hip to mid-shoulder direction from straight up (0 upright, 90 lying, 180 upside down)."""
+        return self.tilt("mid_hip", "mid_shoulder")
+
+    def stride(self) -> np.ndarray:
+        """Horizontal spread of the legs: how far apart the two hip-to-ankle vectors end."""
+        legs = [(self[f"{s}_ankle"] - self[f"{s}_hip"])[:, 0] for s in ("left", "right")]
+        return np.abs(legs[0] - legs[1]) / self.size
+
+    def hip_height(self) -> np.ndarray:
+        """Mid-hip height above the ankles (mean of both), in shin lengths (the longer shin seen)."""
+        drop = (self.above("mid_hip", "left_ankle") + self.above("mid_hip", "right_ankle")) / 2
+        return drop * self.size / np.fmax(self.length("left_knee", "left_ankle"), self.length("right_knee", "right_ankle"))
+
+    def thigh_split(self) -> np.ndarray:
+        """Horizontal spread of the thighs: how far apart the two hip-to-knee vectors end."""
+        thighs = [(self[f"{s}_knee"] - self[f"{s}_hip"])[:, 0] for s in ("left", "right")]
+        return np.abs(thighs[0] - thighs[1]) / self.size
+
+    def across(self, joint: str) -> np.ndarray:
+        """Position of ``joint`` along the shoulder line: +0.5 at the left shoulder, -0.5 at the right."""
+        axis = self["left_shoulder"] - self["right_shoulder"]
+        return np.sum((self[joint] - self["mid_shoulder"]) * axis, -1) / np.sum(axis * axis, -1)
+
+
+# --- body-part states ----------------------------------------------------------------------------
+# Each returns a boolean (n,) array; NaN features make them False.
+
+SIDES = ("left", "right")
+
+
+def _other(s: str) -> str:
+    return "right" if s == "left" else "left"
+
+
+def _upright(f: PoseFeatures, max_tilt: float = 25.0) -> np.ndarray:
+    return f.torso_tilt() < max_tilt
+
+
+def _arm_down(f: PoseFeatures, s: str) -> np.ndarray:
+    """Hanging or swinging low: the wrist well below the shoulder."""
+    return (f.wrist_up(s) < -0.55) & (f.elbow_up(s) < -0.25)
+
+
+def _arm_raised(f: PoseFeatures, s: str) -> np.ndarray:
+    """Reaching up: elbow and wrist high above the shoulder."""
+    return (f.elbow_up(s) > 0.35) & (f.wrist_up(s) > 0.75)
+
+
+def _arm_waving(f: PoseFeatures, s: str) -> np.ndarray:
+    """Elbow about shoulder height, forearm up: the hand by or above the head."""
+    return (f.elbow_up(s) < 0.35) & (f.elbow_up(s) > -0.4) & (f.wrist_up(s) > 0.15) & (
+        f.above(f"{s}_wrist", f"{s}_elbow") > 0.2)
+
+
+def _arm_level(f: PoseFeatures, s: str) -> np.ndarray:
+    """Straight and about horizontal, reaching out."""
+    return (np.abs(f.wrist_up(s)) < 0.35) & (f.elbow_angle(s) > 140) & (f.reach(s) > 0.7)
+
+
+def _legs_standing(f: PoseFeatures) -> np.ndarray:
+    """Both legs straight under the body, feet level and together."""
+    straight = (f.knee_angle("left") > 150) & (f.knee_angle("right") > 150)
+    down = (f.ankle_drop("left") > 1.25) & (f.ankle_drop("right") > 1.25)
+    return straight & down & (np.abs(f.above("left_ankle", "right_ankle")) < 0.3) & (f.stride() < 0.5)
+
+
+def _legs_busy(f: PoseFeatures) -> np.ndarray:
+    """Evidence that the legs do something (a jump's spread or tuck, a foot off the ground)."""
+    wide = f.stride() > 0.9
+    tucked = (f.knee_angle("left") < 130) & (f.knee_angle("right") < 130)
+    knees_up = (f.knee_drop("left") < 0.45) & (f.knee_drop("right") < 0.45)  # sitting, squatting
+    return wide | tucked | knees_up | (np.abs(f.above("left_ankle", "right_ankle")) > 0.45)
+
+
+def _kick(f: PoseFeatures, s: str) -> np.ndarray:
+    """Leg ``s`` swung up straight: the ankle not far below the hip, the knee open."""
+    return (f.ankle_drop(s) < 0.5) & (f.knee_angle(s) > 135)
+
+
+# --- actions -------------------------------------------------------------------------------------
+# Arm gestures (waving, raising, pointing, arms out, hands on hips, arms crossed) say nothing about
+# the legs, which a crop may cut off; they only exclude poses whose legs evidently act (~_legs_busy).
+
+def standing(f):
+    arms = [_arm_down(f, s) & (f.elbow_angle(s) > 145) for s in SIDES]
+    return _upright(f) & arms[0] & arms[1] & _legs_standing(f)
+
+
+def walking(f):
+    arms = [_arm_down(f, s) & (f.elbow_angle(s) > 135) for s in SIDES]
+    legs = [(f.ankle_drop(s) > 1.0) & (f.knee_angle(s) > 130) for s in SIDES]
+    return _upright(f) & arms[0] & arms[1] & legs[0] & legs[1] & (f.stride() > 0.35)
+
+
+def running(f):
+    arms = [(f.elbow_angle(s) < 130) & (f.wrist_up(s) < 0) for s in SIDES]
+    knees = [f.knee_angle(s) for s in SIDES]  # one leg driving with the knee bent, one pushing off
+    legs = (np.minimum(*knees) < 140) & (np.maximum(*knees) > 140) & (f.stride() > 0.4) & (f.thigh_split() > 0.3)
+    return _upright(f, 35) & arms[0] & arms[1] & legs
+
+
+def jumping(f):
+    arms = (f.wrist_up("left") > 0.5) & (f.wrist_up("right") > 0.5)
+    wide = f.stride() > 0.9
+    tucked = (f.knee_angle("left") < 130) & (f.knee_angle("right") < 130)
+    return _upright(f, 40) & arms & (wide | tucked)
+
+
+def sitting(f):
+    thighs = [(f.knee_drop(s) < 0.45) & (f.knee_drop(s) > -0.3) for s in SIDES]  # knees about hip height
+    shins = [f.shin_drop(s) > 0.5 for s in SIDES]  # feet well below the knees
+    hands = (f.wrist_up("left") < 0) & (f.wrist_up("right") < 0)
+    return _upright(f, 35) & thighs[0] & thighs[1] & shins[0] & shins[1] & (f.hip_height() > 0.72) & hands
+
+
+def squatting(f):
+    knees_up = (f.knee_drop("left") < 0.1) & (f.knee_drop("right") < 0.1)  # knees about hip height or above
+    low = (f.hip_height() < 0.72) & (f.hip_height() > -0.1)  # hips down near the heels
+    return (f.torso_tilt() < 70) & knees_up & low & (f.above("mid_shoulder", "mid_hip") > 0.3)
+
+
+def kneeling(f):
+    def on_knee(s):  # thigh down to the knee, shin folded back along the ground, the knee lowest
+        lowest = (f.above(f"{s}_knee", "left_ankle") < 0.4) & (f.above(f"{s}_knee", "right_ankle") < 0.4)
+        thigh = (f.knee_drop(s) > 0.5) & (np.abs(f.right_of(f"{s}_knee", f"{s}_hip")) < 0.4)
+        return thigh & (np.abs(f.shin_drop(s)) < 0.3) & lowest
+
+    return _upright(f, 35) & (on_knee("left") | on_knee("right"))
+
+
+def lying_down(f):
+    legs = (np.abs(f.above("mid_hip", "left_ankle")) < 0.9) | (np.abs(f.above("mid_hip", "right_ankle")) < 0.9)
+    return (f.torso_tilt() > 55) & (f.torso_tilt() < 125) & legs
+
+
+def waving(f, s):
+    return _upright(f) & _arm_waving(f, s) & _arm_down(f, _other(s)) & ~_legs_busy(f)
+
+
+def raise_arm(f, s):
+    return _upright(f) & _arm_raised(f, s) & _arm_down(f, _other(s)) & ~_legs_busy(f)
+
+
+def raise_both_arms(f):
+    return _upright(f) & _arm_raised(f, "left") & _arm_raised(f, "right") & ~_legs_busy(f)
+
+
+def arms_out(f):
+    arms = [(np.abs(f.wrist_up(s)) < 0.4) & (f.elbow_angle(s) > 140) for s in SIDES]
+    outside = (f.across("left_wrist") > 0.9) & (f.across("right_wrist") < -0.9)  # beyond the shoulders
+    wide = np.abs(f.right_of("left_wrist", "right_wrist")) > 1.6
+    return _upright(f) & arms[0] & arms[1] & outside & wide & ~_legs_busy(f)
+
+
+def hands_on_hips(f):
+    akimbo = [(f.dist(f"{s}_wrist", f"{s}_hip") < 0.45) & (f.wrist_up(s) > -0.95) & (f.elbow_angle(s) < 150)
+              for s in SIDES]  # the wrist on the hip, the elbow out to the side
+    return _upright(f) & akimbo[0] & akimbo[1] & ~_legs_busy(f)
+
+
+def arms_crossed(f):
+    # Seen from the front (shoulders apart), both forearms point inward, and the wrists have swapped
+    # sides: the left wrist lies to the person's right of the right wrist.
+    frontal = f.dist("left_shoulder", "right_shoulder") > 0.45
+    inward = (f.across("left_elbow") > f.across("left_wrist")) & (f.across("right_elbow") < f.across("right_wrist"))
+    swapped = f.across("left_wrist") + 0.15 < f.across("right_wrist")
+    height = [(f.wrist_up(s) < -0.15) & (f.wrist_up(s) > -0.85) for s in SIDES]  # chest or belly
+    return _upright(f) & frontal & inward & swapped & height[0] & height[1] & ~_legs_busy(f)
+
+
+def pointing(f, s):
+    return _upright(f) & _arm_level(f, s) & _arm_down(f, _other(s)) & ~_legs_busy(f)
+
+
+def kicking(f, s):
+    support = (f.ankle_drop(_other(s)) > 1.2) & (f.knee_angle(_other(s)) > 140)
+    return (f.torso_tilt() < 45) & _kick(f, s) & support
+
+
+def touching_toes(f):
+    reach = (f.above("left_knee", "left_wrist") > 0) & (f.above("right_knee", "right_wrist") > 0)
+    legs = [(f.knee_angle(s) > 140) & (f.knee_drop(s) > 0.5) for s in SIDES]
+    return reach & legs[0] & legs[1] & (f.above("mid_hip", "mid_shoulder") > -0.3)
+
+
+def throwing(f):
+    def throw(s):  # the hand cocked up by the head, the other arm raised toward the target
+        cocked = (f.wrist_up(s) > 0.1) & (f.elbow_up(s) > -0.25) & (f.elbow_up(s) < 0.4) & (
+            f.above(f"{s}_wrist", f"{s}_elbow") > 0.2)
+        aim = (f.wrist_up(_other(s)) > -0.5) & (f.wrist_up(_other(s)) < 0.6)
+        return cocked & aim
+
+    return _upright(f, 40) & (throw("left") | throw("right")) & ~(_kick(f, "left") | _kick(f, "right"))
+
+
+def punching(f):
+    def punch(s):  # one arm shot out level, the other fist guarding the face with the elbow down
+        o = _other(s)
+        guard = (f.elbow_angle(o) < 80) & (f.elbow_up(o) < -0.3) & (f.wrist_up(o) > -0.4) & (f.reach(o) < 0.7)
+        return _arm_level(f, s) & guard
+
+    return _upright(f, 40) & (punch("left") | punch("right"))
+
+
+def one_leg(f):
+    def on(s):  # standing on the straight leg s; the other knee raised, or bent (seen, or hiding the shin)
+        o = _other(s)
+        support = (f.knee_angle(s) > 150) & (f.ankle_drop(s) > 1.3) & (np.abs(f.right_of(f"{s}_ankle", f"{s}_hip")) < 0.5)
+        folded = (f.knee_angle(o) < 120) | (f.length(f"{o}_knee", f"{o}_ankle") < 0.6 * f.length(f"{o}_hip", f"{o}_knee"))
+        lifted = (f.above(f"{o}_ankle", f"{s}_ankle") > 0.35) & (folded | (f.knee_drop(o) < 0.45))
+        return support & lifted & ~_kick(f, o)
+
+    return _upright(f) & (on("left") | on("right"))
+
+
+def handstand(f):
+    feet_up = (f.above("left_ankle", "mid_hip") > 0.3) & (f.above("right_ankle", "mid_hip") > 0.3)
+    hands_down = (f.wrist_up("left") < -0.5) & (f.wrist_up("right") < -0.5)
+    return (f.torso_tilt() > 140) & feet_up & hands_down
+
+
+Check = Callable[[PoseFeatures], np.ndarray]
+
+
+def _sided(check, s: str) -> Check:
+    return lambda f: check(f, s)
+
+
+#: The predicate of every action id, on :class:`PoseFeatures`.
+ACTION_CHECKS: dict[str, Check] = {
+    "standing": standing, "walking": walking, "running": running, "jumping": jumping, "sitting": sitting,
+    "squatting": squatting, "kneeling": kneeling, "lying_down": lying_down,
+    "waving_left": _sided(waving, "left"), "waving_right": _sided(waving, "right"),
+    "raise_left_arm": _sided(raise_arm, "left"), "raise_right_arm": _sided(raise_arm, "right"),
+    "raise_both_arms": raise_both_arms, "arms_out": arms_out, "hands_on_hips": hands_on_hips,
+    "arms_crossed": arms_crossed, "pointing_left": _sided(pointing, "left"), "pointing_right": _sided(pointing, "right"),
+    "kicking_left": _sided(kicking, "left"), "kicking_right": _sided(kicking, "right"),
+    "touching_toes": touching_toes, "throwing": throwing, "punching": punching, "one_leg": one_leg,
+    "handstand": handstand,
+}
+
+
+def check_action(keypoints, actions: str | Sequence[str]) -> np.ndarray:
+    """Whether each pose shows its action.
+
+    Args:
+        keypoints: ``(n, 17, 3)`` COCO-17 keypoints (numpy or torch) in any pixel frame.
+        actions: one action id for all poses, or ``n`` ids (see ``posegraph.data.synthetic.ACTIONS``).
+
+    Returns:
+        ``(n,)`` bool.
+    """
+    features = PoseFeatures(keypoints)
+    actions = np.broadcast_to(np.asarray(actions, dtype=str), (features.n,)) if np.ndim(actions) == 0 else np.asarray(
+        actions, dtype=str)
+    if actions.shape != (features.n,):
+        raise ValueError(f"check_action: got {actions.shape[0]} actions for {features.n} poses; give one per pose or one for all")
+    unknown = sorted(set(actions.tolist()) - set(ACTION_CHECKS))
+    if unknown:
+        raise ValueError(f"check_action: no predicate for actions {unknown}; known: {list(ACTION_CHECKS)}")
+    result = np.zeros(features.n, dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for action in set(actions.tolist()):
+            rows = actions == action
+            result[rows] = ACTION_CHECKS[action](features)[rows]
+    return result
