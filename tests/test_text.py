@@ -219,3 +219,14 @@ def test_a_missing_or_empty_local_folder_is_named(tmp_path):
         TextEncoder.from_pretrained("/no/such/clip-vit-large-patch14")
     with pytest.raises(OSError, match=f"from the folder '{tmp_path}'"):
         TextEncoder.from_pretrained(tmp_path)
+
+
+def test_the_encoder_runs_in_the_dtype_asked_for(tiny_bert):
+    encoder = TextEncoder.from_pretrained(tiny_bert, dtype="bfloat16")
+    assert encoder.dtype == torch.bfloat16
+    embeddings, _ = encoder.encode(["a man waving"])
+    assert embeddings.dtype == torch.bfloat16
+    reference, _ = TextEncoder.from_pretrained(tiny_bert).encode(["a man waving"])
+    torch.testing.assert_close(embeddings.float(), reference, atol=0.1, rtol=0.05)
+    with pytest.raises(ValueError, match="unknown dtype 'float17'"):
+        TextEncoder.from_pretrained(tiny_bert, dtype="float17")
