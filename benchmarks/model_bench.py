@@ -117,7 +117,7 @@ def main(argv=None) -> None:
         figures = {b: latency(model, b, args.tokens, args.repeats) for b in batches}
         cells = [fmt_ms(figures[b]) if b in figures else "-" for b in (1, 2, 64, 512)]
         preset_rows.append(f"| {name} | {parameters(model) / 1e6:,.2f} M | {flops_per_sample(model, args.tokens) / 1e6:,.1f} | "
-                           + " | ".join(cells) + f" | {max(batches) / figures[max(batches)]:,.0f} |")
+                           + " | ".join(cells) + f" | {max(batches) / figures[max(batches)]:,.1f} |")
         if name == "paper":
             paper_batch2 = (parameters(model), flops_per_sample(model, args.tokens), figures[2])
         del model

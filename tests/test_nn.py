@@ -200,10 +200,15 @@ def test_relabelling_joints_permutes_the_output(layer, hops):
     original = block(layer, 2 * 2 * 2, hops=hops)
     relabelled = SkeletonGraphBlock(8, layer, COCO_17.relabel(PERM), hops=hops)
     relabelled.load_state_dict(original.state_dict())
+    pixel = block(layer, 2, hops=hops, node_features="pixel")
+    pixel_relabelled = SkeletonGraphBlock(2, layer, COCO_17.relabel(PERM), hops=hops, node_features="pixel")
+    pixel_relabelled.load_state_dict(pixel.state_dict())
     nodes, maps = randn(3, K, 8), randn(3, K * 2, 2, 2)
     with torch.no_grad():
         assert torch.allclose(relabelled(nodes[:, PERM]), original(nodes)[:, PERM], atol=1e-5)
         assert torch.allclose(relabelled(per_joint_maps(maps, PERM)), per_joint_maps(original(maps), PERM), atol=1e-5)
+        assert torch.allclose(pixel_relabelled(per_joint_maps(maps, PERM)), per_joint_maps(pixel(maps), PERM),
+                              atol=1e-5)
 
 
 def relabel_edge_weights(source, target, perm):
