@@ -36,12 +36,18 @@ def project(points: np.ndarray, right, up, toward, distance: np.ndarray) -> np.n
     return np.stack([x, y], -1)
 
 
-def face_visible(normals: np.ndarray, toward: np.ndarray, threshold: float = -0.15) -> np.ndarray:
+#: Cosine between a face keypoint's outward normal and the view below which it is hidden (nose, eyes,
+#: ears): eyes vanish just past a profile; ears, sticking out sideways, show from the front and from
+#: behind and hide only when turned well away.
+FACE_THRESHOLDS = np.array([-0.15, -0.15, -0.15, -0.45, -0.45])
+
+
+def face_visible(normals: np.ndarray, toward: np.ndarray) -> np.ndarray:
     """Which face keypoints ``(n, 5)`` face the camera enough to be annotated, as in COCO.
 
     A nose or eye turned away (seen from behind) or the far ear and eye of a profile are not.
     """
-    return np.einsum("nkc,nc->nk", normals, toward) > threshold
+    return np.einsum("nkc,nc->nk", normals, toward) > FACE_THRESHOLDS
 
 
 def facing_labels(toward_body: np.ndarray) -> np.ndarray:
