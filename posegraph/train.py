@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         config = _config(args)
         checkpoint = train(config, args.out, resume=args.resume, stop_at=args.stop_at)
-    except (ValueError, FileExistsError, FileNotFoundError, NonFiniteLossError) as error:
+    except (ValueError, OSError, NonFiniteLossError) as error:
         raise SystemExit(f"posegraph.train: error: {error}") from error
     if PartialState().is_main_process:
         print(f"newest checkpoint: {checkpoint}\nsample with: python -m posegraph.sample --checkpoint {args.out}",

@@ -354,6 +354,8 @@ def test_the_config_round_trips_through_json(tmp_path):
     (["--mixed-precision", "fp8"], "--mixed-precision: must be one of no, bf16, fp16"),
     (["--prediction-type", "sample"], "--prediction-type: must be epsilon or v_prediction"),
     (["--cond-dropout", "1"], r"--cond-dropout: must be in \[0, 1\)"),
+    (["--beta-schedule", "cosine"], "--beta-schedule: must be one of linear, scaled_linear, squaredcos_cap_v2"),
+    (["--scale-range", "1.1", "0.9"], "--scale-range: must be two numbers LOW HIGH with 0 < LOW <= HIGH"),
     (["--data", "coco"], "--data coco needs both --coco-keypoints FILE and --coco-captions FILE"),
     (["--config", "x.json"], "give --config FILE or --preset NAME, not both"),
 ])

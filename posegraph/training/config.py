@@ -23,6 +23,10 @@ SAMPLE_GRID_ACTIONS = ("standing", "sitting", "squatting", "lying_down", "waving
                        "hands_on_hips", "kicking_left")
 
 
+#: DDPMScheduler's beta schedules.
+BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid")
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run (where it writes is not part of it: see ``--out``).
@@ -35,8 +39,9 @@ class TrainConfig:
 
     Data:
         data: ``"synthetic"`` (the embedded text-pose generator) or ``"coco"``.
-        synthetic_size: number of synthetic pairs; their captions are encoded once up front
-            (MiniLM encodes some thousands a second on 2 CPU cores).
+        synthetic_size: number of synthetic pairs (about as many distinct captions, plus their mirrored
+            versions). The captions are encoded once up front; MiniLM manages only some hundreds a second
+            on 2 CPU cores, so keep it to some thousands there.
         coco_keypoints, coco_captions: COCO ``person_keypoints_*.json`` and ``captions_*.json`` paths.
         sigma: heatmap Gaussian width in pixels.
         flip_prob, max_rotation, scale_range: augmentation (``PoseTextDataset``): horizontal flips (captions'
@@ -151,6 +156,7 @@ class TrainConfig:
         need(self.mixed_precision in ("no", "bf16", "fp16"), "mixed_precision", "must be one of no, bf16, fp16")
         need(self.prediction_type in ("epsilon", "v_prediction"), "prediction_type",
              "must be epsilon or v_prediction")
+        need(self.beta_schedule in BETA_SCHEDULES, "beta_schedule", f"must be one of {', '.join(BETA_SCHEDULES)}")
         need(self.data in ("synthetic", "coco"), "data", "must be synthetic or coco")
         need(isinstance(self.model, dict), "model", "must be a JSON object of GUNet keyword arguments")
         need(self.max_length is None or self.max_length >= 1, "max_length", "must be a positive integer or none")
