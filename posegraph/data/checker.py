@@ -180,7 +180,7 @@ def _arm_waving(f: PoseFeatures, s: str) -> np.ndarray:
 
 def _arm_level(f: PoseFeatures, s: str) -> np.ndarray:
     """Straight and about horizontal, reaching out."""
-    return (np.abs(f.wrist_up(s)) < 0.35) & (f.elbow_angle(s) > 140) & (f.reach(s) > 0.7)
+    return (np.abs(f.wrist_up(s)) < 0.45) & (f.elbow_angle(s) > 140) & (f.reach(s) > 0.7)
 
 
 def _legs_standing(f: PoseFeatures) -> np.ndarray:
@@ -200,7 +200,7 @@ def _legs_busy(f: PoseFeatures) -> np.ndarray:
 
 def _kick(f: PoseFeatures, s: str) -> np.ndarray:
     """Leg ``s`` swung up straight: the ankle not far below the hip, the knee open."""
-    return (f.ankle_drop(s) < 0.5) & (f.knee_angle(s) > 135)
+    return (f.ankle_drop(s) < 0.65) & (f.knee_angle(s) > 135)
 
 
 # --- actions -------------------------------------------------------------------------------------
@@ -312,7 +312,7 @@ def touching_toes(f):
 def throwing(f):
     def throw(s):  # the hand cocked up by the head, the other arm raised toward the target
         cocked = (f.wrist_up(s) > 0.1) & (f.elbow_up(s) > -0.25) & (f.elbow_up(s) < 0.4) & (
-            f.above(f"{s}_wrist", f"{s}_elbow") > 0.2)
+            f.above(f"{s}_wrist", f"{s}_elbow") > 0.27)
         aim = (f.wrist_up(_other(s)) > -0.5) & (f.wrist_up(_other(s)) < 0.6)
         return cocked & aim
 
@@ -331,9 +331,10 @@ def punching(f):
 def one_leg(f):
     def on(s):  # standing on the straight leg s; the other knee raised, or bent (seen, or hiding the shin)
         o = _other(s)
-        support = (f.knee_angle(s) > 150) & (f.ankle_drop(s) > 1.3) & (np.abs(f.right_of(f"{s}_ankle", f"{s}_hip")) < 0.5)
+        support = (f.knee_angle(s) > 150) & (f.ankle_drop(s) > 1.3) & (np.abs(f.right_of(f"{s}_ankle", f"{s}_hip")) < 0.4)
         folded = (f.knee_angle(o) < 120) | (f.length(f"{o}_knee", f"{o}_ankle") < 0.6 * f.length(f"{o}_hip", f"{o}_knee"))
-        lifted = (f.above(f"{o}_ankle", f"{s}_ankle") > 0.35) & (folded | (f.knee_drop(o) < 0.45))
+        knee_up = (f.knee_drop(o) < 0.45) & (f.shin_drop(o) > 0.45)  # the thigh raised, the shin hanging
+        lifted = (f.above(f"{o}_ankle", f"{s}_ankle") > 0.35) & (folded | knee_up)
         return support & lifted & ~_kick(f, o)
 
     return _upright(f) & (on("left") | on("right"))

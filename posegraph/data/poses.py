@@ -250,9 +250,9 @@ def throwing(d: _Draw):
     p = _relaxed(d)  # overhand with the left hand: the hand cocked up behind, the right arm aims
     _arm(p, 0, elev=d(85, 110), plane=d(-40, -5), elbow=d(80, 110), twist=d(80, 110))
     _arm(p, 1, elev=d(70, 100), plane=d(40, 90), elbow=d(5, 40))
-    p.trunk_twist = d(10, 35)
-    _leg(p, 1, elev=d(20, 35), plane=d(80, 100), knee=d(10, 40))
-    _leg(p, 0, elev=d(10, 25), plane=d(-100, -80), knee=d(5, 30))
+    p.trunk_twist = d(10, 35)  # the stride goes toward the target, off to the right side
+    _leg(p, 1, elev=d(20, 35), plane=d(40, 80), knee=d(10, 40))
+    _leg(p, 0, elev=d(10, 25), plane=d(-130, -100), knee=d(5, 30))
     return p, d.any_yaw()
 
 
