@@ -6,6 +6,10 @@ Examples::
     python -m posegraph.train --out runs/demo --resume latest             # continue where it stopped
     accelerate launch -m posegraph.train --preset paper --out runs/coco \\
         --coco-keypoints person_keypoints_train2017.json --coco-captions captions_train2017.json
+    ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 -m posegraph.train ...  # 2 CPU processes
+
+(``accelerate launch --cpu --num_processes 2`` starts several CPU processes only through mpirun;
+without it, it runs one. ``--batch-size`` is per process.)
 
 Every field of :class:`posegraph.training.TrainConfig` is a flag (``--max-steps``, ``--batch-size``,
 ``--lr``, ``--prediction-type``, ...). Defaults come from ``--preset`` (``tiny``, ``cpu``, ``paper``), or,

@@ -139,35 +139,18 @@ class SyntheticPoseGenerator:
             actions = np.array(np.broadcast_to(np.asarray(action, dtype=str), (n,)))
             _check_actions(set(actions.tolist()), "SyntheticPoseGenerator.sample")
         bodies = BodyShape.sample(rng, n)
-        groups = [np.flatnonzero(actions == a) for a in ACTIONS]
-        order = np.concatenate(groups)
+        groups = [np.flatnonzero(actions == a) for a in ACTIONS]  # poses are drawn action by action
         drawn = [draw_poses(a, rng, len(g)) for a, g in zip(ACTIONS, groups)]
         pose = Pose.concatenate([p for p, *_ in drawn])
         yaw, pitch, mirrored = (np.concatenate([x[i] for x in drawn]) for i in (1, 2, 3))
+        sides = np.concatenate([_sides(a, m) for a, (*_, m) in zip(ACTIONS, drawn)])
+        croppable = np.concatenate([np.full(len(g), split_action(a)[0] in _CROPPABLE) for a, g in zip(ACTIONS, groups)])
+
+        order = np.concatenate(groups)
         joints, normals = forward_kinematics(bodies.take(order), pose)
-
-        roll = np.clip(rng.normal(0.0, 3.0, n), -6.0, 6.0)
-        right, up, toward = camera_axes(yaw, pitch, roll)
-        points = project(joints, right, up, toward, rng.uniform(3.5, 8.0, n))
-        visible = np.ones((n, 17), dtype=bool)
-        visible[:, :5] = face_visible(normals, toward)
-        in_box = visible.copy()
-        croppable = np.isin([split_action(a)[0] for a in actions[order]], _CROPPABLE)
-        cut = croppable & (rng.random(n) < self.crop_rate)
-        in_box[np.ix_(cut, ANKLES)] = False
-        in_box[np.ix_(cut & (rng.random(n) < 0.5), KNEES)] = False
-        pixels = crop_to_box(points, in_box, self.size, rng.uniform(0.05, 0.15, n))
-        in_frame = ((pixels >= -0.5) & (pixels <= self.size - 0.5)).all(-1)
-        v = np.where(visible & in_frame, 2.0, 0.0)
-        keypoints = np.concatenate([pixels * (v[..., None] > 0), v[..., None]], -1).astype(np.float32)
-        facings = facing_labels(np.einsum("nji,nj->ni", pose.root, toward))  # toward, in the body frame
-
-        sided = [split_action(a)[1] for a in actions[order]]
-        acting = np.isin([split_action(a)[0] for a in actions[order]], ASYMMETRIC)
-        sides = [s or (("right" if m else "left") if a else None) for s, a, m in zip(sided, acting, mirrored)]
-        back = np.argsort(order)
-        sides = [sides[i] for i in back]
-        facings = facings[back].tolist()
+        keypoints, facings = self._photograph(joints, normals, pose.root, yaw, pitch, croppable)
+        back = np.argsort(order)  # from action groups back to the drawn order
+        sides, facings = sides[back].tolist(), facings[back].tolist()
         return SyntheticSamples(
             keypoints=keypoints[back],
             captions=make_captions(rng, actions, sides, facings, bodies.female, bodies.child),
@@ -176,6 +159,32 @@ class SyntheticPoseGenerator:
             facings=facings,
             size=self.size,
         )
+
+    def _photograph(self, joints, normals, root, yaw, pitch, croppable):
+        """Camera, visibility and crop: 3D joints ``(n, 17, 3)`` -> keypoints ``(n, 17, 3)`` and facings ``(n,)``."""
+        rng, n = self.rng, len(joints)
+        roll = np.clip(rng.normal(0.0, 3.0, n), -6.0, 6.0)
+        right, up, toward = camera_axes(yaw, pitch, roll)
+        points = project(joints, right, up, toward, rng.uniform(3.5, 8.0, n))
+        visible = np.ones((n, 17), dtype=bool)
+        visible[:, :5] = face_visible(normals, toward)
+        in_box = visible.copy()  # the joints the crop is centred on; a cut crop leaves out the feet (and knees)
+        cut = croppable & (rng.random(n) < self.crop_rate)
+        in_box[np.ix_(cut, ANKLES)] = False
+        in_box[np.ix_(cut & (rng.random(n) < 0.5), KNEES)] = False
+        pixels = crop_to_box(points, in_box, self.size, rng.uniform(0.05, 0.15, n))
+        in_frame = ((pixels >= -0.5) & (pixels <= self.size - 0.5)).all(-1)
+        v = np.where(visible & in_frame, 2.0, 0.0)
+        keypoints = np.concatenate([pixels * (v[..., None] > 0), v[..., None]], -1).astype(np.float32)
+        return keypoints, facing_labels(np.einsum("nji,nj->ni", root, toward))  # the camera seen from the body
+
+
+def _sides(action: str, mirrored: np.ndarray) -> np.ndarray:
+    """The side label of poses of one action: the side its id names, or the arm a throw or punch uses."""
+    base, side = split_action(action)
+    if side is None and base in ASYMMETRIC:
+        return np.where(mirrored, "right", "left").astype(object)
+    return np.full(len(mirrored), side, dtype=object)
 
 
 def _check_actions(actions, where: str) -> None:
