@@ -240,6 +240,8 @@ def test_caption_for_and_example_prompts():
         text = caption_for_all(action, rng)
         side = split_action(action)[1]
         assert any(side in t for t in text) if side else True
+        phrases = [phrase.split("{")[0].split()[0] for phrase in caps.ACTION_PHRASES[split_action(action)[0]]]
+        assert all(any(word in t for word in phrases) for t in text), text  # a prompt names its action
     prompts = caps.example_prompts()
     assert len(prompts) == len(ACTIONS) and "left" in prompts[ACTIONS.index("waving_left")]
     with pytest.raises(ValueError, match="unknown action"):

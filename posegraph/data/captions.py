@@ -141,12 +141,17 @@ def make_captions(rng: np.random.Generator, actions, sides, facings, female, chi
 
 
 def caption_for(action: str, rng: np.random.Generator, side: str | None = None) -> str:
-    """A random caption for ``action`` (any subject; the side of a sided action id comes from the id)."""
+    """A random prompt for ``action`` (any subject; the side of a sided action id comes from the id).
+
+    Unlike the training captions, a prompt always names the action: never a scene-only caption.
+    """
     key, named = split_action(action)
     if key not in ACTION_PHRASES:
         raise ValueError(f"caption_for: unknown action {action!r}; see posegraph.data.synthetic.ACTIONS")
     side = named or side or ("left" if rng.random() < 0.5 else "right")
-    return _caption(action, side, "front-left", _sex(rng.random() < 0.5, rng.random() < 0.15), rng.random(10))
+    u = rng.random(10)
+    u[4] = SCENE_ONLY_RATE + u[4] * (1 - SCENE_ONLY_RATE)
+    return _caption(action, side, "front-left", _sex(rng.random() < 0.5, rng.random() < 0.15), u)
 
 
 _EXAMPLES = {
