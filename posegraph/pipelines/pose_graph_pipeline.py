@@ -62,6 +62,10 @@ class PoseGraphPipeline(DiffusionPipeline):
 
     ``save_pretrained`` writes the same layout as a training checkpoint, and ``from_pretrained`` loads a
     saved pipeline, a checkpoint or a whole training run directory (its latest complete checkpoint).
+
+    Speed options that pay on a GPU (accepted on a CPU too, where they may or may not help): a half-precision
+    unet (``torch_dtype`` / ``.to(dtype=...)``), :meth:`enable_autocast`, :meth:`enable_channels_last` and
+    :meth:`enable_compile`. None of them is saved with the pipeline.
     """
 
     model_cpu_offload_seq = "unet"
@@ -69,6 +73,43 @@ class PoseGraphPipeline(DiffusionPipeline):
     def __init__(self, unet: GUNet, scheduler: SchedulerMixin, text_encoder: TextEncoder):
         super().__init__()
         self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder)
+        self._autocast_dtype: torch.dtype | None = None
+        self._memory_format = torch.contiguous_format
+
+    def enable_autocast(self, dtype: torch.dtype | str = torch.bfloat16) -> None:
+        """Run the unet under ``torch.autocast`` in ``dtype`` on its device: convolutions, attention and linear
+        layers in half precision, the weights, the scheduler and the outputs in float32.
+
+        Args:
+            dtype: ``torch.bfloat16`` / ``"bf16"`` (GPUs since Ampere, CPUs with AVX512-BF16 or AMX) or
+                ``torch.float16`` / ``"fp16"`` (GPUs).
+        """
+        dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16, torch.bfloat16: torch.bfloat16,
+                  torch.float16: torch.float16}
+        if dtype not in dtypes:
+            raise ValueError(f"enable_autocast: dtype must be torch.bfloat16 ('bf16') or torch.float16 ('fp16'), "
+                             f"got {dtype!r}")
+        self._autocast_dtype = dtypes[dtype]
+
+    def disable_autocast(self) -> None:
+        """Run the unet in its own dtype again."""
+        self._autocast_dtype = None
+
+    def enable_channels_last(self) -> None:
+        """Store the unet's convolution weights and feed it samples in ``torch.channels_last`` memory format
+        (NHWC: what cuDNN's tensor-core convolutions and oneDNN prefer). Outputs are unchanged."""
+        self.unet.to(memory_format=torch.channels_last)
+        self._memory_format = torch.channels_last
+
+    def enable_compile(self, **compile_kwargs) -> None:
+        """Compile the unet's forward with ``torch.compile`` (in place: ``self.unet`` stays a :class:`GUNet`,
+        its ``state_dict`` and ``save_pretrained`` unchanged).
+
+        The first call of each new batch shape pays the compilation (minutes for the paper preset). Keyword
+        arguments go to ``torch.compile``, e.g. ``mode="max-autotune"``, or ``mode="reduce-overhead"`` for
+        CUDA graphs on a GPU. To undo, load the pipeline again.
+        """
+        self.unet.compile(**compile_kwargs)
 
     @torch.inference_mode()
     def __call__(
@@ -172,8 +213,10 @@ class PoseGraphPipeline(DiffusionPipeline):
         for t in scheduler.timesteps:
             model_input = scheduler.scale_model_input(sample, t)
             model_input = torch.cat([model_input] * 2) if guidance_scale is not None else model_input
-            prediction = self.unet(model_input.to(self.unet.dtype), t.expand(len(model_input)),
-                                   encoder_hidden_states=text, encoder_attention_mask=text_mask).sample.float()
+            model_input = model_input.to(self.unet.dtype).contiguous(memory_format=self._memory_format)
+            with torch.autocast(text.device.type, dtype=self._autocast_dtype, enabled=self._autocast_dtype is not None):
+                prediction = self.unet(model_input, t.expand(len(model_input)), encoder_hidden_states=text,
+                                       encoder_attention_mask=text_mask).sample.float()
             if guidance_scale is not None:
                 uncond, cond = prediction.chunk(2)
                 prediction = uncond + guidance_scale * (cond - uncond)
