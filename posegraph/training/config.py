@@ -56,6 +56,9 @@ class TrainConfig:
         ema_decay, ema_power: EMA weights (diffusers ``EMAModel`` with warm-up ``1 - (1 + step)^-power``,
             capped at ``ema_decay``); checkpoints' ``unet/`` holds them.
         mixed_precision: accelerate's ``"no"`` | ``"bf16"`` | ``"fp16"`` (fp16 needs a GPU).
+        compile: compile the unet's forward with ``torch.compile`` (pays on a GPU; the first steps compile).
+        channels_last: keep the unet's convolution weights and inputs in ``torch.channels_last`` (NHWC)
+            memory format, which cuDNN's tensor-core convolutions prefer.
 
     Diffusion:
         prediction_type: ``"epsilon"`` or ``"v_prediction"``.
@@ -93,6 +96,8 @@ class TrainConfig:
     ema_decay: float = 0.999
     ema_power: float = 0.75
     mixed_precision: str = "no"
+    compile: bool = False
+    channels_last: bool = False
 
     prediction_type: str = "epsilon"
     num_train_timesteps: int = 1000
@@ -154,6 +159,8 @@ class TrainConfig:
         need(self.ema_power > 0, "ema_power", "must be positive")
         need(0 <= self.cond_dropout < 1, "cond_dropout", "must be in [0, 1)")
         need(self.mixed_precision in ("no", "bf16", "fp16"), "mixed_precision", "must be one of no, bf16, fp16")
+        for name in ("compile", "channels_last"):
+            need(isinstance(getattr(self, name), bool), name, "must be true or false")
         need(self.prediction_type in ("epsilon", "v_prediction"), "prediction_type",
              "must be epsilon or v_prediction")
         need(self.beta_schedule in BETA_SCHEDULES, "beta_schedule", f"must be one of {', '.join(BETA_SCHEDULES)}")
@@ -183,9 +190,10 @@ PRESETS: dict[str, dict] = {
                   sample_steps=20),
 }
 
-#: Fields that say how a run is watched, not what it computes: they may differ when resuming.
+#: Fields that say how a run is watched or how fast it runs, not what it computes: they may differ when resuming.
 RUN_CONTROL_FIELDS = frozenset(
-    {"checkpoint_every", "keep_last", "log_every", "sample_every", "sample_prompts", "sample_steps", "sample_guidance"}
+    {"checkpoint_every", "keep_last", "log_every", "sample_every", "sample_prompts", "sample_steps", "sample_guidance",
+     "compile", "channels_last"}
 )
 
 
@@ -231,6 +239,10 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         if f.name == "preset":
             group.add_argument(flag, choices=list(PRESETS), default=argparse.SUPPRESS,
                                help="training preset, also the GUNet preset (default: cpu)")
+            continue
+        if hints[f.name] is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                               help=f"cpu preset: {getattr(defaults, f.name)!r}")
             continue
         kind, nargs = _parser_type(hints[f.name])
         group.add_argument(flag, type=kind, nargs=nargs, default=argparse.SUPPRESS, metavar=f.name.upper(),

@@ -154,6 +154,10 @@ class Trainer:
                                              prediction_type=config.prediction_type)
         self.dataset = build_dataset(config, size=unet.config.sample_size)
         self.captions = CaptionEmbeddings(self.text_encoder, self.dataset.captions, show_progress=self.is_main)
+        self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+        unet.to(memory_format=self.memory_format)
+        if config.compile:
+            unet.compile()  # in place: the module, its parameter names and checkpoints stay those of a GUNet
 
         optimizer = torch.optim.AdamW(unet.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.lr_scheduler = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, config.max_steps)
@@ -179,7 +183,7 @@ class Trainer:
         noise = torch.randn(clean.shape, generator=g, device=device)
         dropped = torch.rand(size, generator=g, device=device) < config.cond_dropout
         text, mask = self.captions(batch["caption"], dropped)
-        noisy = self.noise_scheduler.add_noise(clean, noise, timesteps)
+        noisy = self.noise_scheduler.add_noise(clean, noise, timesteps).contiguous(memory_format=self.memory_format)
         target = diffusion_target(self.noise_scheduler, clean, noise, timesteps)
         prediction = self.model(noisy, timesteps, encoder_hidden_states=text, encoder_attention_mask=mask).sample
         return diffusion_loss(prediction, target), timesteps
