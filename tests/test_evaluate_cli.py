@@ -77,7 +77,8 @@ def test_synthetic_evaluation_writes_every_metric_with_its_interval_the_report_a
     metrics = json.loads((out / "metrics.json").read_text())
     sections = metrics["sections"]
     assert set(sections) == GENERATED
-    assert set(sections["paper_protocol"]) == {"distance", "variance", "spread"}
+    assert set(sections["paper_protocol"]) == {"distance", "variance", "spread", "real_distance", "real_variance",
+                                               "real_spread"}
     assert set(sections["diversity"]) == {"diversity", "multimodality", "real_diversity", "real_multimodality"}
     assert set(sections["retrieval"]) == {"top1", "top3", "real_top1", "real_top3"}
     assert sections["paper_protocol"]["distance"]["n"] == 6
@@ -122,6 +123,7 @@ def test_coco_files_give_the_protocol_structure_diversity_and_fpd_without_semant
     assert set(metrics["sections"]) == {"paper_protocol", "structure_generated", "structure_real", "diversity",
                                         "frechet_pose_distance"}
     assert set(metrics["sections"]["diversity"]) == {"diversity", "multimodality", "real_diversity"}
+    assert set(metrics["sections"]["paper_protocol"]) == {"distance", "variance", "spread"}
     assert metrics["meta"]["captions"] == 12 and metrics["meta"]["images"] == 6  # two captions per image
     assert metrics["meta"]["data"] == "coco" and metrics["meta"]["coco_split"] == "all"
 
@@ -186,6 +188,7 @@ def test_repeats_average_fresh_samplings_with_student_t_intervals(evaluations):
             assert estimate.low < min(values) and estimate.high > max(values)
     # The real poses are not resampled: their figures keep their bootstrap interval.
     assert "bootstrap" in combined["diversity"]["real_diversity"].method
+    assert "bootstrap" in combined["paper_protocol"]["real_distance"].method
     assert info["repeats"] == 2
 
 
