@@ -25,12 +25,16 @@ Resuming: run the same command again. A run with a ``record.json`` is skipped; a
 stopped continues from its newest checkpoint (``--resume latest``, every ``checkpoint_every`` steps); a
 trained run that was not evaluated is only evaluated. Nothing finished is lost on a crash.
 
-Budget of ``quick`` on a quiet 2-core CPU (cpu preset: ~0.25 s per training step at batch 64, ~650
-sample-forwards/s when sampling; 20 guided steps = 40 forwards per pose):
-    per run: train 400 steps x 0.25 s = 100 s; evaluate 40 captions x 10 samples x 40 forwards / 650 = 25 s;
-    ~30 s of loading, encoding 2,000 training captions and bootstrapping -> ~155 s
-    6 variants x 3 seeds x 155 s = 2,790 s, + ~30 s for the evaluator (3,000 pairs) -> ~47 min < 60 min.
-``full`` (GPU): the cpu preset for 20,000 steps on 20,000 pairs, 250 captions x 10 samples.
+Budget of ``quick`` on a quiet 2-core CPU, from the cpu preset's figures (~0.25 s per training step at
+batch 64, ~650 sample-forwards/s; 20 guided sampling steps = 40 forwards per pose), counting gcn-all as
+3 variants (its per-pixel graphs cost 2-3x per forward, a rough figure from a shared CPU): 8 units a seed.
+    train  3 seeds x 8 units x 300 steps x 0.25 s                                          = 1,800 s
+    eval   3 seeds x 8 units x (32 captions x 10 samples x 40 forwards / 650 = 20 s)       =   480 s
+    rest   18 runs x ~25 s (loading, encoding 1,500 training pairs' captions, bootstraps)
+           + ~30 s for the evaluator (3,000 pairs)                                         =   480 s
+    total ~2,760 s = 46 min < 60 min.
+``full`` (a GPU machine; its time is not measured yet): the cpu preset for 20,000 steps on 20,000 pairs,
+250 captions x 10 samples.
 """
 from __future__ import annotations
 
@@ -87,8 +91,8 @@ SIZES = {
                   samples_per_caption=2, inference_steps=2, bootstrap=20, evaluator_pairs=64, evaluator_epochs=1,
                   seeds=(0,)),
     # Under an hour on a quiet 2-core CPU (see the budget in the module docstring).
-    "quick": Size(preset="cpu", max_steps=400, batch_size=64, synthetic_size=2_000, checkpoint_every=100,
-                  num_captions=40, samples_per_caption=10, inference_steps=20, bootstrap=1_000,
+    "quick": Size(preset="cpu", max_steps=300, batch_size=64, synthetic_size=1_500, checkpoint_every=100,
+                  num_captions=32, samples_per_caption=10, inference_steps=20, bootstrap=1_000,
                   evaluator_pairs=3_000, evaluator_epochs=20),
     # A GPU machine: the cpu-preset model trained to convergence on the cpu preset's 20,000 pairs.
     "full": Size(preset="cpu", max_steps=20_000, batch_size=64, synthetic_size=20_000, checkpoint_every=1_000,
