@@ -53,8 +53,8 @@ from posegraph import evaluate as evaluate_cli
 from posegraph import train as train_cli
 from posegraph.nn import graph_layer_name
 
-__all__ = ["Size", "SIZES", "Metric", "METRICS", "DEFAULT_VARIANTS", "resolve_variants", "summarize",
-           "markdown_table", "main"]
+__all__ = ["Size", "SIZES", "Metric", "METRICS", "DEFAULT_VARIANTS", "Ablation", "resolve_variants", "summarize",
+           "markdown_table", "plot_summary", "write_results", "main"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,8 @@ METRICS = (
     Metric("top3", "retrieval top-3", ("retrieval", "top3"), "higher", ("retrieval", "real_top3")),
 )
 _ARROWS = {"lower": "↓", "higher": "↑", "real": "≈ real"}
+#: Classifier-free guidance of every evaluation (the sampling CLI's default).
+GUIDANCE = 3.0
 
 
 def resolve_variants(names: list[str] | None = None, layers: list[str] | None = None) -> dict[str, tuple[dict, str]]:
@@ -207,6 +209,16 @@ class Ablation:
         self.out.mkdir(parents=True, exist_ok=True)
         _write_atomically(path, json.dumps(settings, indent=2) + "\n")
 
+    def run_all(self) -> list[dict]:
+        """Every variant x seed, in order (finished runs read back); returns their records."""
+        to_do = sum(not (self.folder(v, seed) / "record.json").is_file() for v in self.variants for seed in self.seeds)
+        print(f"[ablation] {len(self.variants)} variants x {len(self.seeds)} seeds; {to_do} runs to do", flush=True)
+        evaluator = self.evaluator()
+        return [self.run(variant, seed, evaluator) for variant in self.variants for seed in self.seeds]
+
+    def folder(self, variant: str, seed: int) -> Path:
+        return self.out / "runs" / variant / f"seed_{seed}"
+
     def evaluator(self) -> Path:
         """The shared retrieval evaluator, trained once."""
         directory = self.out / "evaluator"
@@ -219,7 +231,7 @@ class Ablation:
 
     def run(self, variant: str, seed: int, evaluator: Path) -> dict:
         """Train and evaluate one variant and seed (or read its record); returns its record."""
-        folder = self.out / "runs" / variant / f"seed_{seed}"
+        folder = self.folder(variant, seed)
         record_file, trained_file = folder / "record.json", folder / "trained.json"
         if record_file.is_file():
             print(f"[ablation] {variant} seed {seed}: done before, skipped", flush=True)
@@ -257,7 +269,8 @@ class Ablation:
         s = self.size
         return ["--checkpoint", str(folder / "train"), "--data", "synthetic", "--out", str(folder / "eval"),
                 "--num-captions", str(s.num_captions), "--samples-per-caption", str(s.samples_per_caption),
-                "--steps", str(s.inference_steps), "--seed", "0", "--evaluator", str(evaluator),
+                "--steps", str(s.inference_steps), "--guidance-scale", str(GUIDANCE), "--seed", "0",
+                "--evaluator", str(evaluator),
                 "--bootstrap", str(s.bootstrap), "--no-plots"]
 
 
@@ -279,9 +292,9 @@ def summarize(records: list[dict]) -> dict[str, dict[str, dict]]:
     return summary
 
 
-def _cell(entry: dict | None, scale: float = 1.0) -> str:
+def _cell(entry: dict, scale: float = 1.0) -> str:
     """``mean ± std`` (the mean alone for one seed, "–" for none)."""
-    if entry is None or entry["n"] == 0:
+    if entry["n"] == 0:
         return "–"
     mean = f"{entry['mean'] * scale:.3g}"
     return mean if math.isnan(entry["std"]) else f"{mean} ± {entry['std'] * scale:.2g}"
@@ -293,17 +306,17 @@ def markdown_table(summary: dict[str, dict[str, dict]], real: dict[str, float]) 
     lines = ["| figure | " + " | ".join(variants) + " | real poses |", "|---|" + "---:|" * (len(variants) + 1)]
     for metric in METRICS:
         reference = real.get(metric.name)
-        cells = [_cell(summary[v].get(metric.name)) for v in variants]
+        cells = [_cell(summary[v][metric.name]) for v in variants]
         real_cell = "–" if reference is None else f"{reference:.3g}"
         lines.append(f"| {metric.label} ({_ARROWS[metric.better]}) | " + " | ".join(cells) + f" | {real_cell} |")
     for name, label, scale in (("num_parameters", "parameters (millions)", 1e-6),
                                ("train_seconds", "training seconds per run", 1.0)):
-        cells = [_cell(summary[v].get(name), scale) for v in variants]
+        cells = [_cell(summary[v][name], scale) for v in variants]
         lines.append(f"| {label} | " + " | ".join(cells) + " | |")
     return lines
 
 
-def plot(summary: dict[str, dict[str, dict]], real: dict[str, float], path: Path) -> None:
+def plot_summary(summary: dict[str, dict[str, dict]], real: dict[str, float], path: Path) -> None:
     """A bar plot per figure: mean over seeds with a std error bar, each seed a dot, the real poses dashed."""
     from matplotlib.figure import Figure
 
@@ -312,7 +325,7 @@ def plot(summary: dict[str, dict[str, dict]], real: dict[str, float], path: Path
     fig = Figure(figsize=(3.2 * columns, 2.6 * rows), layout="constrained")
     for i, metric in enumerate(METRICS):
         ax = fig.add_subplot(rows, columns, i + 1)
-        entries = [summary[v].get(metric.name, {"mean": math.nan, "std": math.nan, "values": []}) for v in variants]
+        entries = [summary[v][metric.name] for v in variants]
         ax.bar(range(len(variants)), [e["mean"] for e in entries], color="tab:blue", alpha=0.7,
                yerr=[0 if math.isnan(e["std"]) else e["std"] for e in entries], capsize=3)
         for x, entry in enumerate(entries):
@@ -345,13 +358,13 @@ def write_results(out: Path, ablation: Ablation, records: list[dict]) -> None:
             for name, entry in figures.items():
                 writer.writerow([variant, name, _number(entry["mean"]), _number(entry["std"]), entry["n"],
                                  _number(real.get(name))])
-    plot(summary, real, out / "ablation.png")
+    plot_summary(summary, real, out / "ablation.png")
     seeds = sorted({r["seed"] for r in records})
     lines = [
         f"# Graph-layer ablation ({ablation.size_name})", "",
         f"GUNet `{size.preset}` preset trained for {size.max_steps} steps at batch {size.batch_size} on "
         f"{size.synthetic_size} synthetic pairs, seeds {seeds}; evaluated on {size.num_captions} held-out captions "
-        f"x {size.samples_per_caption} samples (DPM-Solver++, {size.inference_steps} steps, guidance 3). "
+        f"x {size.samples_per_caption} samples (DPM-Solver++, {size.inference_steps} steps, guidance {GUIDANCE:g}). "
         "Cells: mean ± std over seeds; arrows say which way is better (≈ real: closest to the real poses).", "",
         *markdown_table(summary, real), "",
         "| variant | GUNet overrides | what it is |", "|---|---|---|",
@@ -392,8 +405,7 @@ def main(argv: list[str] | None = None) -> Path:
         ablation.check_settings()
     except ValueError as error:
         parser.error(str(error))
-    evaluator = ablation.evaluator()
-    records = [ablation.run(variant, seed, evaluator) for variant in variants for seed in seeds]
+    records = ablation.run_all()
     write_results(out, ablation, records)
     print(f"[ablation] {len(records)} runs; wrote results.md, ablation.png, runs.csv, runs.json, summary.csv to {out}/")
     return out
