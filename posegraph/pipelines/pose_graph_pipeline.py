@@ -108,6 +108,10 @@ class PoseGraphPipeline(DiffusionPipeline):
         The first call of each new batch shape pays the compilation (minutes for the paper preset). Keyword
         arguments go to ``torch.compile``, e.g. ``mode="max-autotune"``, or ``mode="reduce-overhead"`` for
         CUDA graphs on a GPU. To undo, load the pipeline again.
+
+        PyG's sparse GCN adds self-loops with ``nonzero`` (an output shape that depends on the data), where
+        dynamo breaks the graph, once per graph block; ``torch._dynamo.config.capture_dynamic_output_shape_ops
+        = True`` (process-wide) traces through it and gives one graph.
         """
         self.unet.compile(**compile_kwargs)
 
