@@ -6,7 +6,9 @@ promises to write are checked.
 """
 from __future__ import annotations
 
+import ast
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,6 +34,18 @@ def test_notebook_is_committed_clean(name):
         assert cell.outputs == [] and cell.execution_count is None, f"{name}: code cell {i} has outputs; clear them"
     if name in TRAINING:
         assert "POSEGRAPH_NOTEBOOK_SMALL" in code[0].source, f"{name}: the first code cell must read the small switch"
+
+
+def test_public_names_resolve_and_load_lazily():
+    """The names the notebooks import from ``posegraph``: each resolves, and only on first use pulls diffusers in."""
+    code = ("import sys, posegraph; assert 'diffusers' not in sys.modules, 'import posegraph loaded diffusers'; "
+            "[getattr(posegraph, name) for name in posegraph.__all__]; assert 'diffusers' in sys.modules; "
+            "print(sorted(posegraph.__all__))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    names = set(ast.literal_eval(result.stdout))
+    assert {"Skeleton", "COCO_17", "OPENPOSE_18", "GUNet", "PoseGraphPipeline", "SkeletonGraphBlock",
+            "make_graph_layer", "GRAPH_LAYERS", "TextEncoder"} <= names
 
 
 def execute(name: str, workdir: Path, monkeypatch) -> nbformat.NotebookNode:
