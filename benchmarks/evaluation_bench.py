@@ -9,20 +9,14 @@ the median seconds per metric call (with its interval computation) over the repe
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+from common import header
 
-from posegraph.evaluation import (  # noqa: E402
+from posegraph.evaluation import (
     diversity,
     frechet_pose_distance,
     multimodality,
@@ -39,32 +33,12 @@ STANDING = np.array(
 )
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    return (
-        f"{cpu}, {torch.get_num_threads()} torch threads, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, torch {torch.__version__}"
-    )
-
-
-def git_commit() -> str:
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (" (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else "")
-
-
 def poses(rng: np.random.Generator, *shape: int) -> np.ndarray:
     xy = STANDING + rng.normal(0, 3, (*shape, 17, 2))
     return np.concatenate([xy, np.full((*shape, 17, 1), 2.0)], axis=-1)
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--captions", type=int, default=1000, help="captions of the paper protocol (x 10 samples)")
     parser.add_argument("--poses", type=int, default=10_000, help="generated and real poses for the other metrics")
@@ -103,14 +77,11 @@ def main(argv=None) -> None:
             times.append(time.perf_counter() - start)
         rows.append(f"| {name} | {statistics.median(times):.3f} |")
 
-    print("## Evaluation metrics (posegraph.evaluation)\n")
-    print(f"- machine: {machine()}")
-    print(f"- command: `.venv/bin/python benchmarks/evaluation_bench.py {' '.join(argv if argv is not None else sys.argv[1:])}`")
-    print(f"- commit: {git_commit()}")
-    print(f"- median of {args.repeats} runs\n")
-    print("| metric call | seconds |\n|---|---:|")
-    print("\n".join(rows))
-
+    lines = header("Evaluation metrics (posegraph.evaluation)", "evaluation_bench.py", argv,
+                   f"random poses around a standing pose, median of {args.repeats} runs")
+    section = "\n".join([*lines, "| metric call | seconds |", "|---|---:|", *rows])
+    print(section)
+    return section
 
 if __name__ == "__main__":
     main()

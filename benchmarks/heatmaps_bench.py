@@ -9,39 +9,14 @@ median poses/s over the repeats.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+from common import header
 
-from posegraph.heatmaps import heatmaps_to_keypoints, keypoints_to_heatmaps  # noqa: E402
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    return (
-        f"{cpu}, {torch.get_num_threads()} torch threads, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, torch {torch.__version__}"
-    )
-
-
-def git_commit() -> str:
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (" (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else "")
+from posegraph.heatmaps import heatmaps_to_keypoints, keypoints_to_heatmaps
 
 
 def time_once(fn) -> float:
@@ -50,7 +25,7 @@ def time_once(fn) -> float:
     return time.perf_counter() - start
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--poses", type=int, default=10_000)
     parser.add_argument("--chunk", type=int, default=500)
@@ -83,25 +58,12 @@ def main(argv=None) -> None:
         seconds = statistics.median(time_once(fn) for _ in range(args.repeats))
         rows.append(f"| {name} | {seconds:.3f} | {args.poses / seconds:,.0f} |")
 
-    command = "python benchmarks/heatmaps_bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    print(
-        "\n".join(
-            [
-                "## Heatmap codec (posegraph.heatmaps)",
-                "",
-                f"- machine: {machine()}",
-                f"- command: `{command.strip()}`",
-                f"- git commit: {git_commit()}",
-                f"- workload: {args.poses:,} poses x 17 joints, S={args.size}, sigma={args.sigma}, "
-                f"chunks of {args.chunk}, median of {args.repeats} runs",
-                "",
-                "| step | seconds | poses/s |",
-                "|---|---:|---:|",
-                *rows,
-            ]
-        )
-    )
-
+    workload = (f"{args.poses:,} poses x 17 joints, S={args.size}, sigma={args.sigma}, chunks of {args.chunk}, "
+                f"median of {args.repeats} runs")
+    lines = header("Heatmap codec (posegraph.heatmaps)", "heatmaps_bench.py", argv, workload)
+    section = "\n".join([*lines, "| step | seconds | poses/s |", "|---|---:|---:|", *rows])
+    print(section)
+    return section
 
 if __name__ == "__main__":
     main()

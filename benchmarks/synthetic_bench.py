@@ -9,39 +9,15 @@ Markdown section with the machine, the command, the git commit and the median ov
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+from common import header
 
-from posegraph.data.checker import check_action  # noqa: E402
-from posegraph.data.synthetic import SyntheticPoseGenerator  # noqa: E402
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    return (f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, numpy {np.__version__}")
-
-
-def git_commit() -> str:
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (" (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else "")
+from posegraph.data.checker import check_action
+from posegraph.data.synthetic import SyntheticPoseGenerator
 
 
 def timed(fn):
@@ -50,7 +26,7 @@ def timed(fn):
     return time.perf_counter() - start, result
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
@@ -69,21 +45,13 @@ def main(argv=None) -> None:
         f"{args.samples / statistics.median(generate):,.0f} |",
         f"| check_action (own action) | {statistics.median(check):.2f} | {args.samples / statistics.median(check):,.0f} |",
     ]
-    command = "python benchmarks/synthetic_bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    print("\n".join([
-        "## Synthetic text-pose data (posegraph.data.synthetic, posegraph.data.checker)",
-        "",
-        f"- machine: {machine()}",
-        f"- command: `{command.strip()}`",
-        f"- git commit: {git_commit()}",
-        f"- workload: {args.samples:,} samples at size {args.size}, median of {args.repeats} runs "
-        f"(target: under 30 s to generate); the last run's poses pass their own check {passed.mean():.1%}",
-        "",
-        "| step | seconds | samples/s |",
-        "|---|---:|---:|",
-        *rows,
-    ]))
-
+    workload = (f"{args.samples:,} samples at size {args.size}, numpy {np.__version__}, median of {args.repeats} runs "
+                f"(target: under 30 s to generate); the last run's poses pass their own check {passed.mean():.1%}")
+    lines = header("Synthetic text-pose data (posegraph.data.synthetic, posegraph.data.checker)", "synthetic_bench.py",
+                   argv, workload)
+    section = "\n".join([*lines, "| step | seconds | samples/s |", "|---|---:|---:|", *rows])
+    print(section)
+    return section
 
 if __name__ == "__main__":
     main()

@@ -15,40 +15,13 @@ Prints a Markdown section with the machine, the command, the git commit and the 
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import torch
+from common import header
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
-
-from posegraph.data.synthetic import SyntheticPoseGenerator  # noqa: E402
-from posegraph.text import TextEncoder  # noqa: E402
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    return (
-        f"{cpu}, {torch.get_num_threads()} torch threads, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, torch {torch.__version__}"
-    )
-
-
-def git_commit() -> str:
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (" (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else "")
+from posegraph.data.synthetic import SyntheticPoseGenerator
+from posegraph.text import TextEncoder
 
 
 def distinct_captions(count: int) -> list[str]:
@@ -65,7 +38,7 @@ def seconds(fn) -> float:
     return time.perf_counter() - start
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--captions", type=int, default=2048, help="distinct captions per run")
     parser.add_argument("--batch-size", type=int, default=256)
@@ -96,26 +69,13 @@ def main(argv=None) -> None:
         median = statistics.median(values)
         rows.append(f"| {name} | {median:.3f} | {args.captions / median:,.0f} |")
 
-    command = "python benchmarks/text_bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    print(
-        "\n".join(
-            [
-                "## Text encoder (posegraph.text, all-MiniLM-L6-v2)",
-                "",
-                f"- machine: {machine()}",
-                f"- command: `{command.strip()}`",
-                f"- git commit: {git_commit()}",
-                f"- workload: {args.captions:,} distinct synthetic captions per run (mean {mean_tokens:.1f} tokens with "
+    workload = (f"{args.captions:,} distinct synthetic captions per run (mean {mean_tokens:.1f} tokens with "
                 f"[CLS]/[SEP]), batches of {args.batch_size}, encoder {encoder.to_config()['name_or_path']!r} on "
-                f"{encoder.device} in {encoder.dtype}, median of {args.repeats} runs",
-                "",
-                "| step | seconds | captions/s |",
-                "|---|---:|---:|",
-                *rows,
-            ]
-        )
-    )
-
+                f"{encoder.device} in {encoder.dtype}, median of {args.repeats} runs")
+    lines = header("Text encoder (posegraph.text, all-MiniLM-L6-v2)", "text_bench.py", argv, workload)
+    section = "\n".join([*lines, "| step | seconds | captions/s |", "|---|---:|---:|", *rows])
+    print(section)
+    return section
 
 if __name__ == "__main__":
     main()
