@@ -9,46 +9,23 @@ CPU), plus batch 512 for the cpu preset (256 prompts with guidance: the sampling
 sample-forwards/s). Then the overhead of each graph layer over "none" on the cpu preset (graph block after
 the middle block, batch 64), and the upstream reference, diffusers' UNet2DConditionModel with the paper's
 configuration (3 CrossAttnDownBlock2D + 1 DownBlock2D, 320/640/1280/1280, 17 channels, 32x32, text width
-768, random weights), side by side with the paper preset at batch 2 in the same run. Prints Markdown.
+768, random weights), timed in turns with the paper preset at batch 2 in the same run (the graph layers are
+timed in turns too, so a change in the machine's load shifts all of them alike). Prints Markdown.
 """
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import torch
+from diffusers import UNet2DConditionModel
 from torch.utils.flop_counter import FlopCounterMode
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+from common import header
 
-from diffusers import UNet2DConditionModel  # noqa: E402
-
-from posegraph.models import GUNet  # noqa: E402
-from posegraph.nn import GRAPH_LAYERS  # noqa: E402
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    return (f"{cpu}, {torch.get_num_threads()} torch threads, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, torch {torch.__version__}")
-
-
-def git_commit() -> str:
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (" (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else "")
+from posegraph.models import GUNet
+from posegraph.nn import GRAPH_LAYERS
 
 
 def step_inputs(model, batch: int, tokens: int):
@@ -60,17 +37,25 @@ def step_inputs(model, batch: int, tokens: int):
     return sample, timestep, text
 
 
+def latencies(models: dict, batch: int, tokens: int, repeats: int) -> dict:
+    """Median seconds of one forward of each model (after one warm-up each), the models timed in turns so that
+    a change in the machine's load hits all of them alike."""
+    inputs = {name: step_inputs(model, batch, tokens) for name, model in models.items()}
+    times = {name: [] for name in models}
+    with torch.inference_mode():
+        for name, model in models.items():
+            model(*inputs[name])
+        for _ in range(repeats):
+            for name, model in models.items():
+                start = time.perf_counter()
+                model(*inputs[name])
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def latency(model, batch: int, tokens: int, repeats: int) -> float:
     """Median seconds of one forward (after one warm-up)."""
-    sample, timestep, text = step_inputs(model, batch, tokens)
-    times = []
-    with torch.inference_mode():
-        model(sample, timestep, text)
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model(sample, timestep, text)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return latencies({"model": model}, batch, tokens, repeats)["model"]
 
 
 def flops_per_sample(model, tokens: int) -> float:
@@ -99,7 +84,7 @@ def fmt_ms(seconds: float) -> str:
     return f"{seconds * 1e3:,.1f}"
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5, help="timed forwards per figure (median)")
     parser.add_argument("--tokens", type=int, default=16, help="text tokens per sample")
@@ -111,7 +96,7 @@ def main(argv=None) -> None:
     if not args.skip_paper:
         presets["paper"] = (1, 2)
     preset_rows, upstream_rows = [], []
-    paper_batch2 = None
+    paper = None
     for name, batches in presets.items():
         model = GUNet.from_preset(name).eval()
         figures = {b: latency(model, b, args.tokens, args.repeats) for b in batches}
@@ -119,51 +104,45 @@ def main(argv=None) -> None:
         preset_rows.append(f"| {name} | {parameters(model) / 1e6:,.2f} M | {flops_per_sample(model, args.tokens) / 1e6:,.1f} | "
                            + " | ".join(cells) + f" | {max(batches) / figures[max(batches)]:,.1f} |")
         if name == "paper":
-            paper_batch2 = (parameters(model), flops_per_sample(model, args.tokens), figures[2])
+            paper = model  # kept for the side-by-side timing below
         del model
 
-    if paper_batch2 is not None:
+    if paper is not None:
         upstream = upstream_unet()
-        upstream_seconds = latency(upstream, 2, args.tokens, args.repeats)
+        seconds = latencies({"paper": paper, "upstream": upstream}, 2, args.tokens, args.repeats)
         upstream_rows = [
-            f"| GUNet paper preset | {paper_batch2[0] / 1e6:,.1f} M | {paper_batch2[1] / 1e9:,.1f} | {fmt_ms(paper_batch2[2])} |",
+            f"| GUNet paper preset | {parameters(paper) / 1e6:,.1f} M | {flops_per_sample(paper, args.tokens) / 1e9:,.1f} | "
+            f"{fmt_ms(seconds['paper'])} | {seconds['paper'] / seconds['upstream']:.2f} |",
             f"| diffusers UNet2DConditionModel (upstream config) | {parameters(upstream) / 1e6:,.1f} M | "
-            f"{flops_per_sample(upstream, args.tokens) / 1e9:,.1f} | {fmt_ms(upstream_seconds)} |",
+            f"{flops_per_sample(upstream, args.tokens) / 1e9:,.1f} | {fmt_ms(seconds['upstream'])} | 1.00 |",
         ]
-        del upstream
+        del paper, upstream
 
-    base = None
+    layer_models = {layer: GUNet.from_preset("cpu", graph_layer=layer).eval() for layer in GRAPH_LAYERS}
+    seconds = latencies(layer_models, 64, args.tokens, args.repeats)
     layer_rows = []
-    for layer in GRAPH_LAYERS:
-        model = GUNet.from_preset("cpu", graph_layer=layer).eval()
-        seconds = latency(model, 64, args.tokens, args.repeats)
-        base = seconds if layer == "none" else base
-        overhead = "-" if layer == "none" else f"{(seconds / base - 1) * 100:+.1f} %"
+    for layer, model in layer_models.items():
+        overhead = "-" if layer == "none" else f"{(seconds[layer] / seconds['none'] - 1) * 100:+.1f} %"
         layer_rows.append(f"| {layer} | {parameters(model) / 1e6:,.3f} M | {flops_per_sample(model, args.tokens) / 1e6:,.1f} | "
-                          f"{fmt_ms(seconds)} | {overhead} |")
+                          f"{fmt_ms(seconds[layer])} | {overhead} |")
 
-    command = "python benchmarks/model_bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    lines = [
-        "## GUNet size and speed (posegraph.models)",
-        "",
-        f"- machine: {machine()}",
-        f"- command: `{command.strip()}`",
-        f"- git commit: {git_commit()}",
-        f"- workload: one denoising step (one forward) under torch.inference_mode, {args.tokens} text tokens per "
-        f"sample, per-sample timesteps, median of {args.repeats} runs after a warm-up; FLOPs per sample forward",
-        "",
+    workload = (f"one denoising step (one forward) under torch.inference_mode, {args.tokens} text tokens per sample, "
+                f"per-sample timesteps, median of {args.repeats} runs after a warm-up; FLOPs per sample forward")
+    lines = header("GUNet size and speed (posegraph.models)", "model_bench.py", argv, workload) + [
         "| preset | parameters | MFLOPs / sample | ms @ batch 1 | ms @ 2 (1 prompt + guidance) | ms @ 64 | ms @ 512 | "
         "sample-forwards/s at largest batch |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
         *preset_rows,
     ]
     if upstream_rows:
-        lines += ["", "Paper size against the upstream reference (random weights), batch 2, same run:", "",
-                  "| model | parameters | GFLOPs / sample | ms @ batch 2 |", "|---|---:|---:|---:|", *upstream_rows]
-    lines += ["", "Graph layer overhead on the cpu preset (graph block after the middle block), batch 64:", "",
+        lines += ["", "Paper size against the upstream reference (random weights), batch 2, timed in turns:", "",
+                  "| model | parameters | GFLOPs / sample | ms @ batch 2 | time vs upstream |", "|---|---:|---:|---:|---:|", *upstream_rows]
+    lines += ["", "Graph layer overhead on the cpu preset (graph block after the middle block), batch 64, timed in turns:", "",
               "| graph_layer | parameters | MFLOPs / sample | ms @ batch 64 | overhead vs none |",
               "|---|---:|---:|---:|---:|", *layer_rows]
-    print("\n".join(lines))
+    section = "\n".join(lines)
+    print(section)
+    return section
 
 
 if __name__ == "__main__":
