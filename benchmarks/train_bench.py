@@ -1,18 +1,25 @@
-"""Speed of training: optimiser steps per second and checkpoint writes, per GUNet preset.
+"""Training speed and peak memory per GUNet preset and batch size, each configuration in its own process.
 
-    .venv/bin/python benchmarks/train_bench.py [--presets tiny cpu] [--batch-size 64] [--steps 10] [--repeats 5]
+    .venv/bin/python benchmarks/train_bench.py [--presets cpu] [--batch-sizes 16 64 256] [--steps 10] [--repeats 5]
+        [--paper-batch 17 | --skip-paper] [--mixed-precision bf16] [--compile] [--channels-last]
 
-Builds the trainer of each preset on a small synthetic set (the caption encoding up front is not
-timed), then times ``--steps`` optimiser steps (data, forward, backward, clipping, AdamW, EMA) and
-one checkpoint save, ``--repeats`` times after one warm-up step. Prints a Markdown section with the
-machine, the command, the git commit and the medians.
+Each configuration runs in a fresh Python process (this script with ``--worker``), so its peak resident
+memory (RSS high-water mark; on CUDA also ``torch.cuda.max_memory_allocated``) is its own. The worker
+builds the trainer on a small synthetic set (the caption encoding up front is not timed), runs one
+warm-up step, then times ``--steps`` optimiser steps (data, forward, backward, clipping, AdamW, EMA)
+``--repeats`` times, and one checkpoint save after each. Memory: the RSS once the trainer is built
+(Python, torch, the text encoder, the dataset, the model) and the peak over the whole run.
+
+The paper preset is measured at batch ``--paper-batch`` (upstream GUNet needed 20 GB at batch 17) with
+one timed step and no save; on a CPU it is skipped with a note when the machine has too little free
+memory for its weights, gradients, AdamW moments and EMA copy. The text encoder is MiniLM, so the paper
+preset's cross-attention reads 384-wide tokens here, not 768.
 """
 from __future__ import annotations
 
 import argparse
-import platform
+import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,75 +27,126 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+from common import GB, current_rss_bytes, header, peak_cuda_bytes, peak_rss_bytes, run_worker
 
-from posegraph.training import Trainer, TrainConfig  # noqa: E402
-from posegraph.training.data import IndexStream  # noqa: E402
+from posegraph.models import GUNet
+from posegraph.training import Trainer, TrainConfig
+from posegraph.training.data import IndexStream
 
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    if torch.cuda.is_available():
-        cpu += f", {torch.cuda.get_device_name()}"
-    return (f"{cpu}, {torch.get_num_threads()} torch threads, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, torch {torch.__version__}")
+MINILM_WIDTH = 384
+BYTES_PER_PARAMETER = 4 * 5  # float32 weights, gradients, two AdamW moments, the EMA copy
 
 
-def git_commit() -> str:
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    return commit + (" (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else "")
-
-
-def bench_preset(preset: str, batch_size: int, steps: int, repeats: int) -> str:
-    config = TrainConfig.from_preset("tiny", preset=preset, batch_size=batch_size, synthetic_size=4 * batch_size,
-                                     max_steps=10_000)
+def worker(options: dict) -> dict:
+    """Train one configuration; its figures as a dict (printed as JSON by ``--worker``)."""
+    config = TrainConfig.from_preset("tiny", preset=options["preset"], batch_size=options["batch_size"],
+                                     synthetic_size=4 * options["batch_size"], max_steps=10_000,
+                                     mixed_precision=options["mixed_precision"], compile=options["compile"],
+                                     channels_last=options["channels_last"])
     with tempfile.TemporaryDirectory() as run_dir:
         trainer = Trainer(config, Path(run_dir))
+        built = current_rss_bytes()
         batches = iter(torch.utils.data.DataLoader(trainer.dataset, collate_fn=trainer.dataset.collate,
-                                                   batch_sampler=IndexStream(len(trainer.dataset), batch_size, 0)))
-        trainer.train_step(next(batches))  # warm-up
+                                                   batch_sampler=IndexStream(len(trainer.dataset), config.batch_size, 0)))
+        trainer.train_step(next(batches))  # warm-up (and compilation)
         step_times, save_times = [], []
-        for _ in range(repeats):
+        for _ in range(options["repeats"]):
             start = time.perf_counter()
-            for _ in range(steps):
+            for _ in range(options["steps"]):
                 trainer.train_step(next(batches))
-            step_times.append((time.perf_counter() - start) / steps)
-            start = time.perf_counter()
-            trainer.save()
-            save_times.append(time.perf_counter() - start)
-    parameters = sum(p.numel() for p in trainer.unet.parameters())
-    step = statistics.median(step_times)
-    return (f"| {preset} | {parameters / 1e6:.2f} M | {trainer.unet.config.sample_size} | {batch_size} | "
-            f"{1 / step:.2f} | {batch_size / step:.0f} | {statistics.median(save_times):.3f} |")
+            step_times.append((time.perf_counter() - start) / options["steps"])
+            if options["save"]:
+                start = time.perf_counter()
+                trainer.save()
+                save_times.append(time.perf_counter() - start)
+    return {"parameters": sum(p.numel() for p in trainer.unet.parameters()),
+            "sample_size": trainer.unet.config.sample_size, "step": statistics.median(step_times),
+            "save": statistics.median(save_times) if save_times else None, "built_rss": built,
+            "peak_rss": peak_rss_bytes(), "peak_cuda": peak_cuda_bytes()}
 
 
-def main(argv=None) -> None:
+def available_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo, or ``None`` where there is none."""
+    meminfo = Path("/proc/meminfo")
+    if not meminfo.exists():
+        return None
+    for line in meminfo.read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def fits_in_memory(preset: str) -> tuple[bool, str]:
+    """Whether training ``preset`` on the CPU should fit in the free memory, and a note saying why not."""
+    if torch.cuda.is_available():
+        return True, ""
+    with torch.device("meta"):
+        parameters = sum(p.numel() for p in GUNet.from_preset(preset, cross_attention_dim=MINILM_WIDTH).parameters())
+    need, free = parameters * BYTES_PER_PARAMETER, available_bytes()
+    if free is None or free > 1.25 * need:
+        return True, ""
+    return False, (f"skipped: its {parameters / 1e6:,.0f} M parameters need about {need / GB:.1f} GB for weights, "
+                   f"gradients, AdamW moments and EMA before any activation, and only {free / GB:.1f} GB are free")
+
+
+def row(preset: str, batch: int, figures: dict) -> str:
+    def gb(value):
+        return "-" if value is None else f"{value / GB:.2f}"
+
+    save = "-" if figures["save"] is None else f"{figures['save']:.3f}"
+    return (f"| {preset} | {figures['parameters'] / 1e6:,.2f} M | {figures['sample_size']} | {batch} | "
+            f"{1 / figures['step']:.2f} | {batch / figures['step']:,.1f} | {gb(figures['built_rss'])} | "
+            f"{gb(figures['peak_rss'])} | {gb(figures['peak_cuda'])} | {save} |")
+
+
+def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--presets", nargs="+", default=["tiny", "cpu"])
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--presets", nargs="+", default=["cpu"])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 64, 256])
     parser.add_argument("--steps", type=int, default=10, help="optimiser steps per timed run")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--paper-batch", type=int, default=17)
+    parser.add_argument("--skip-paper", action="store_true", help="leave out the paper preset")
+    parser.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default="no")
+    parser.add_argument("--compile", action="store_true", help="TrainConfig.compile")
+    parser.add_argument("--channels-last", action="store_true", help="TrainConfig.channels_last")
+    parser.add_argument("--worker", metavar="JSON", help=argparse.SUPPRESS)  # one configuration, in this process
     args = parser.parse_args(argv)
-    rows = [bench_preset(preset, args.batch_size, args.steps, args.repeats) for preset in args.presets]
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return ""
 
-    print("## Training (posegraph.training)\n")
-    print(f"- machine: {machine()}")
-    print(f"- command: `.venv/bin/python benchmarks/train_bench.py "
-          f"{' '.join(argv if argv is not None else sys.argv[1:])}`")
-    print(f"- commit: {git_commit()}")
-    print(f"- median of {args.repeats} runs of {args.steps} steps (fp32, synthetic data, one process)\n")
-    print("| preset | parameters | S | batch | steps/s | samples/s | checkpoint save (s) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    print("\n".join(rows))
+    common = dict(mixed_precision=args.mixed_precision, compile=args.compile, channels_last=args.channels_last)
+    plan = [(preset, batch, dict(steps=args.steps, repeats=args.repeats, save=True))
+            for preset in args.presets for batch in args.batch_sizes]
+    if not args.skip_paper:
+        plan.append(("paper", args.paper_batch, dict(steps=1, repeats=1, save=False)))
+    rows, notes = [], []
+    for preset, batch, timing in plan:
+        fits, note = fits_in_memory(preset)
+        if not fits:
+            notes.append(f"- {preset} preset at batch {batch}: {note}")
+            continue
+        options = dict(preset=preset, batch_size=batch, **common, **timing)
+        try:
+            figures = run_worker("train_bench.py", ["--worker", json.dumps(options)])
+        except RuntimeError as error:  # e.g. killed for memory: the other configurations still count
+            lines = [line for line in str(error).splitlines() if line.strip()]
+            notes.append(f"- {preset} preset at batch {batch}: {lines[0]} ... {lines[-1]}")
+            continue
+        rows.append(row(preset, batch, figures))
+
+    flags = ", ".join(f"{name}={value}" for name, value in common.items())
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # where accelerate puts the model
+    workload = (f"optimiser steps on {device}, synthetic data, one process per configuration ({flags}); "
+                f"median of {args.repeats} runs of {args.steps} steps after a warm-up step (paper preset: 1 step)")
+    lines = header("Training speed and peak memory (posegraph.training)", "train_bench.py", argv, workload)
+    lines += ["| preset | parameters | S | batch | steps/s | samples/s | RSS built (GB) | peak RSS (GB) | "
+              "peak CUDA (GB) | checkpoint save (s) |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+              *rows, *([""] + notes if notes else [])]
+    section = "\n".join(lines)
+    print(section)
+    return section
 
 
 if __name__ == "__main__":
