@@ -1,0 +1,94 @@
+"""Run the benchmarks one after another and append their sections to benchmarks/RESULTS.md.
+
+    .venv/bin/python benchmarks/run.py [--only NAME ...] [--quick] [--no-write] [--results FILE]
+
+Each benchmark runs in its own Python process (``benchmarks/<script> ARGS``), so memory high-water marks,
+caches and thread pools do not carry over from one to the next, and prints one Markdown section: the date,
+the machine (CPU model, cores, torch threads, torch version), its exact command, the git commit and
+figures that are medians of several runs. Each section is appended to the results file as soon as its
+benchmark finishes; earlier sections are never rewritten. A benchmark that fails is reported on stderr
+and the others still run (the exit status is then 1).
+
+``--quick`` runs each with a tiny workload, to check that it works, not to measure: its sections say so.
+Run the real thing on a quiet machine; other processes on the CPU skew every figure.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+PREAMBLE = """# posegraph benchmark results
+
+Sections are appended by `python benchmarks/run.py` (newest last); each names its date, machine, command
+and commit. Figures are medians of several runs; ratios are measured side by side in one run.
+"""
+
+#: name -> (script, the --quick arguments). The full run uses each script's defaults.
+BENCHMARKS: dict[str, tuple[str, list[str]]] = {
+    "sampling": ("sampling_bench.py", ["--preset", "tiny", "--batch-sizes", "1", "4", "--steps", "2", "3",
+                                       "--schedulers", "ddim", "dpm-solver++", "--headline-batch", "4",
+                                       "--headline-steps", "2", "--repeats", "1"]),
+    "train": ("train_bench.py", ["--presets", "tiny", "--batch-sizes", "4", "8", "--steps", "2", "--repeats", "1",
+                                 "--skip-paper"]),
+    "model": ("model_bench.py", ["--skip-paper", "--repeats", "1"]),
+    "heatmaps": ("heatmaps_bench.py", ["--poses", "1000", "--repeats", "2"]),
+    "text": ("text_bench.py", ["--captions", "256", "--batch-size", "64", "--repeats", "1"]),
+    "synthetic": ("synthetic_bench.py", ["--samples", "2000", "--repeats", "1"]),
+    "evaluation": ("evaluation_bench.py", ["--captions", "50", "--poses", "500", "--evaluator-pairs", "500",
+                                           "--evaluator-epochs", "1", "--repeats", "1"]),
+}
+QUICK_NOTE = "- **quick run** (`benchmarks/run.py --quick`): a smoke test of the script, not a measurement"
+
+
+def run_benchmark(name: str, quick: bool) -> str | None:
+    """Run one benchmark in a fresh process; its Markdown section, or ``None`` if it failed."""
+    script, quick_args = BENCHMARKS[name]
+    command = [sys.executable, str(HERE / script), *(quick_args if quick else [])]
+    print(f"benchmarks/run.py: {name}: {' '.join(command[1:])}", file=sys.stderr, flush=True)
+    result = subprocess.run(command, cwd=HERE.parent, stdout=subprocess.PIPE, text=True)  # stderr shows progress
+    section = result.stdout.strip()
+    if result.returncode != 0 or not section.startswith("## "):
+        print(f"benchmarks/run.py: {name} failed (exit {result.returncode}); nothing written for it", file=sys.stderr)
+        return None
+    if quick:
+        title, rest = section.split("\n", 1)
+        section = f"{title}\n\n{QUICK_NOTE}{rest}"
+    return section
+
+
+def append_section(results: Path, section: str) -> None:
+    """Append ``section`` to ``results`` (started with a short preamble if it does not exist yet)."""
+    text = "" if results.exists() else PREAMBLE
+    with results.open("a", encoding="utf-8") as file:
+        file.write(f"{text}\n{section}\n")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), metavar="NAME",
+                        help=f"run only these ({', '.join(BENCHMARKS)})")
+    parser.add_argument("--quick", action="store_true", help="tiny workloads: check the scripts run, measure nothing")
+    parser.add_argument("--no-write", action="store_true", help="print the sections, do not append them")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="the file the sections are appended to")
+    args = parser.parse_args(argv)
+
+    failed = []
+    for name in args.only or BENCHMARKS:
+        section = run_benchmark(name, args.quick)
+        if section is None:
+            failed.append(name)
+            continue
+        print(section + "\n", flush=True)
+        if not args.no_write:
+            append_section(args.results, section)
+    if failed:
+        print(f"benchmarks/run.py: failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
