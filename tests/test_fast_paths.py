@@ -114,6 +114,7 @@ def recording_backend(graphs):
     return backend
 
 
+@pytest.mark.slow  # dynamo traces the unet: about 10 s on 2 cores
 def test_compile_traces_the_unet_in_place_with_the_same_results(text_encoder, plain):
     pipe = make_pipeline(text_encoder)
     names = list(pipe.unet.state_dict())
@@ -205,6 +206,7 @@ def test_channels_last_training_keeps_the_model_nhwc_and_trains_the_same(tmp_pat
     assert all(torch.equal(saved[name], weight) for name, weight in results[1].items())
 
 
+@pytest.mark.slow  # dynamo traces the unet's forward: about 10 s on 2 cores
 def test_compiled_training_traces_the_unet_and_trains_the_same(tmp_path, plain_trainer, plain_results, monkeypatch):
     graphs, compile_ = [], torch.compile
     monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: compile_(fn, backend=recording_backend(graphs)))

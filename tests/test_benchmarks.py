@@ -1,0 +1,120 @@
+"""The benchmark runner and its helpers: sections appended (never rewritten), failures isolated, workers' memory
+figures, the sampling benchmark's table. Nothing here asserts a speed: the figures live in benchmarks/RESULTS.md."""
+import importlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """The benchmark modules, imported as the scripts import each other (``benchmarks/`` on the path)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(BENCHMARKS))
+        yield {name: importlib.import_module(name) for name in ("common", "run", "sampling_bench")}
+
+
+def read(path):
+    return Path(path).read_text(encoding="utf-8")
+
+
+# --- benchmarks/run.py ---------------------------------------------------------------------------------
+
+
+def test_every_benchmark_script_is_run_by_the_runner(bench):
+    scripts = {script for script, _ in bench["run"].BENCHMARKS.values()}
+    assert scripts == {path.name for path in BENCHMARKS.glob("*_bench.py")}
+
+
+def test_sections_are_appended_after_what_the_file_holds_and_a_failure_writes_nothing(bench, tmp_path, monkeypatch,
+                                                                                     capsys):
+    monkeypatch.setitem(bench["run"].BENCHMARKS, "broken", ("heatmaps_bench.py", ["--no-such-flag"]))
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# results\n\nan old section that must stay\n", encoding="utf-8")
+    assert bench["run"].main(["--only", "broken", "heatmaps", "--quick", "--results", str(results)]) == 1
+    old, section = read(results).split("\n## Heatmap codec (posegraph.heatmaps)\n")
+    assert old == "# results\n\nan old section that must stay\n" and "\n## " not in section
+    assert bench["run"].QUICK_NOTE in section
+    assert re.search(r"- date: \d{4}-\d\d-\d\d \d\d:\d\d UTC", section)
+    assert re.search(r"- machine: .+, \d+ cores, \d+ torch threads, .*torch \d", section)
+    assert "- command: `python benchmarks/heatmaps_bench.py --poses 1000 --repeats 2`" in section
+    assert re.search(r"- git commit: [0-9a-f]{4,}", section)
+    assert re.search(r"\| encode \| [\d.]+ \| [\d,]+ \|", section)
+    out, err = capsys.readouterr()
+    assert "## Heatmap codec" in out and "benchmarks/run.py: failed: broken" in err
+
+
+def test_a_new_results_file_starts_with_the_preamble_and_no_write_writes_nothing(bench, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(bench["run"], "run_benchmark", lambda name, quick: f"## {name}\n\nfigures")
+    results = tmp_path / "RESULTS.md"
+    assert bench["run"].main(["--only", "heatmaps", "text", "--no-write", "--results", str(results)]) == 0
+    assert not results.exists() and capsys.readouterr().out == "## heatmaps\n\nfigures\n\n## text\n\nfigures\n\n"
+    assert bench["run"].main(["--only", "heatmaps", "text", "--results", str(results)]) == 0
+    assert read(results) == bench["run"].PREAMBLE + "\n## heatmaps\n\nfigures\n\n## text\n\nfigures\n"
+
+
+# --- benchmarks/common.py ------------------------------------------------------------------------------
+
+
+def test_the_header_names_date_machine_exact_command_commit_and_workload(bench):
+    lines = bench["common"].header("Title", "x_bench.py", ["--repeats", "3"], "what was timed")
+    assert lines[0] == "## Title" and lines[-1] == ""
+    assert "- command: `python benchmarks/x_bench.py --repeats 3`" in lines
+    assert "- workload: what was timed" in lines
+    assert any(line.startswith("- machine: ") and "torch threads" in line for line in lines)
+
+
+def test_median_seconds_warms_up_then_takes_the_median(bench, monkeypatch):
+    ticks = iter([0.0, 5.0, 10.0, 11.0, 20.0, 23.0])  # timed calls of 5, 1 and 3 seconds
+    monkeypatch.setattr(bench["common"].time, "perf_counter", lambda: next(ticks))
+    calls = []
+    assert bench["common"].median_seconds(lambda: calls.append(1), repeats=3, warmup=2) == 3.0
+    assert len(calls) == 5
+
+
+def test_the_peak_memory_is_the_high_water_mark_of_the_process(bench):
+    code = ("import common; x = b'1' * 300 * 2**20; del x; "
+            "print(common.peak_rss_bytes() - common.current_rss_bytes(), common.peak_cuda_bytes())")
+    result = subprocess.run([sys.executable, "-c", code], cwd=BENCHMARKS, capture_output=True, text=True, check=True)
+    above, cuda = result.stdout.split()
+    assert int(above) > 250 * 2**20  # the 300 MiB are gone, and still counted
+    assert cuda == "None" or int(cuda) >= 0
+
+
+def test_a_training_worker_reports_its_speed_and_memory_in_its_own_process(bench):
+    options = dict(preset="tiny", batch_size=2, mixed_precision="no", compile=False, channels_last=False, steps=1,
+                   repeats=1, save=False)
+    figures = bench["common"].run_worker("train_bench.py", ["--worker", json.dumps(options)])
+    assert figures["parameters"] > 0 and figures["sample_size"] == 16 and figures["step"] > 0
+    assert figures["peak_rss"] >= figures["built_rss"] > 0 and figures["save"] is None
+    with pytest.raises(RuntimeError, match=r"(?s)no_such_bench.py --x failed \(exit 2\).*can't open file"):
+        bench["common"].run_worker("no_such_bench.py", ["--x"])
+
+
+# --- benchmarks/sampling_bench.py ----------------------------------------------------------------------
+
+
+def test_the_sampling_table_has_the_headline_first_then_each_configuration_once(bench, monkeypatch, capsys):
+    compiled = []
+    monkeypatch.setattr("posegraph.pipelines.PoseGraphPipeline.enable_compile", lambda pipe: compiled.append(pipe))
+    section = bench["sampling_bench"].main(
+        ["--preset", "tiny", "--batch-sizes", "1", "2", "--steps", "1", "--schedulers", "ddim", "unipc",
+         "--headline-batch", "2", "--headline-steps", "1", "--headline-scheduler", "unipc", "--repeats", "1",
+         "--fast-paths"])
+    table, fast = section.split("Fast paths at the headline configuration")
+    rows = [line.split(" | ")[:3] for line in table.splitlines() if re.match(r"\| \**\d", line)]
+    assert rows == [["| **2**", "**1**", "**unipc**"], ["| 1", "1", "unipc"], ["| 2", "1", "ddim"]]
+    headline = re.search(r"\*\*Headline: ([\d.,]+) poses/s\*\* \(batch 2, 1 unipc steps, guidance on", section)
+    bold = [line for line in table.splitlines() if line.startswith("| **")]
+    assert headline and len(bold) == 1 and bold[0].endswith(f"**{headline.group(1)}** |")
+    variants = [line.split(" | ")[0] for line in fast.splitlines() if line.startswith("| ") and "---" not in line]
+    assert variants == ["| variant", "| plain", "| autocast bf16", "| channels_last", "| torch.compile",
+                        "| all three (bf16)"]
+    assert len(compiled) == 2  # the compiled variants; the sweeps ran plain
+    assert section in capsys.readouterr().out
