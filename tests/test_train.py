@@ -229,11 +229,12 @@ def test_timesteps_are_per_sample_and_text_is_dropped_for_a_fraction(trainer, te
     assert 16 < sum(is_null) < 48  # cond_dropout=0.5 of 64
 
 
-def test_the_target_is_noise_or_velocity():
+def test_the_target_is_noise_clean_heatmaps_or_velocity():
     clean, noise = torch.randn(3, 17, 8, 8), torch.randn(3, 17, 8, 8)
     t = torch.tensor([0, 500, 999])
     epsilon = DDPMScheduler(prediction_type="epsilon")
     assert torch.equal(diffusion_target(epsilon, clean, noise, t), noise)
+    assert torch.equal(diffusion_target(DDPMScheduler(prediction_type="sample"), clean, noise, t), clean)
     v = DDPMScheduler(prediction_type="v_prediction")
     alpha = v.alphas_cumprod[t].view(-1, 1, 1, 1)
     assert torch.allclose(diffusion_target(v, clean, noise, t), alpha.sqrt() * noise - (1 - alpha).sqrt() * clean)
@@ -352,7 +353,7 @@ def test_the_config_round_trips_through_json(tmp_path):
 @pytest.mark.parametrize("flags, message", [
     (["--batch-size", "0"], "--batch-size: must be a positive integer, got 0"),
     (["--mixed-precision", "fp8"], "--mixed-precision: must be one of no, bf16, fp16"),
-    (["--prediction-type", "sample"], "--prediction-type: must be epsilon or v_prediction"),
+    (["--prediction-type", "x0"], "--prediction-type: must be one of epsilon, sample, v_prediction"),
     (["--cond-dropout", "1"], r"--cond-dropout: must be in \[0, 1\)"),
     (["--beta-schedule", "cosine"], "--beta-schedule: must be one of linear, scaled_linear, squaredcos_cap_v2"),
     (["--scale-range", "1.1", "0.9"], "--scale-range: must be two numbers LOW HIGH with 0 < LOW <= HIGH"),

@@ -23,6 +23,9 @@ SAMPLE_GRID_ACTIONS = ("standing", "sitting", "squatting", "lying_down", "waving
                        "hands_on_hips", "kicking_left")
 
 
+#: What the model predicts: the noise, the clean heatmaps or the velocity (diffusers' prediction types).
+PREDICTION_TYPES = ("epsilon", "sample", "v_prediction")
+
 #: DDPMScheduler's beta schedules.
 BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid")
 
@@ -61,7 +64,10 @@ class TrainConfig:
             memory format, which cuDNN's tensor-core convolutions prefer.
 
     Diffusion:
-        prediction_type: ``"epsilon"`` or ``"v_prediction"``.
+        prediction_type: ``"epsilon"`` (the noise), ``"sample"`` (the clean heatmaps) or ``"v_prediction"``.
+            The ``cpu`` preset predicts the clean heatmaps: its space-to-depth stem folds each 2x2 patch
+            of 17 maps (68 values) into 32 channels, so it cannot reproduce per-pixel noise, which
+            ``epsilon`` and (at low noise) ``v_prediction`` need; smooth clean heatmaps it can.
         num_train_timesteps, beta_schedule: the DDPM noise schedule (diffusers ``DDPMScheduler``).
         cond_dropout: fraction of samples trained with the null text embedding (classifier-free guidance).
 
@@ -161,8 +167,8 @@ class TrainConfig:
         need(self.mixed_precision in ("no", "bf16", "fp16"), "mixed_precision", "must be one of no, bf16, fp16")
         for name in ("compile", "channels_last"):
             need(isinstance(getattr(self, name), bool), name, "must be true or false")
-        need(self.prediction_type in ("epsilon", "v_prediction"), "prediction_type",
-             "must be epsilon or v_prediction")
+        need(self.prediction_type in PREDICTION_TYPES, "prediction_type",
+             f"must be one of {', '.join(PREDICTION_TYPES)}")
         need(self.beta_schedule in BETA_SCHEDULES, "beta_schedule", f"must be one of {', '.join(BETA_SCHEDULES)}")
         need(self.data in ("synthetic", "coco"), "data", "must be synthetic or coco")
         need(isinstance(self.model, dict), "model", "must be a JSON object of GUNet keyword arguments")

@@ -44,9 +44,13 @@ def diffusion_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tens
 def diffusion_target(scheduler: DDPMScheduler, clean: torch.Tensor, noise: torch.Tensor,
                      timesteps: torch.Tensor) -> torch.Tensor:
     """What the model learns to predict under ``scheduler.config.prediction_type``: the noise
-    (``"epsilon"``) or the velocity ``sqrt(alpha_bar_t) noise - sqrt(1 - alpha_bar_t) clean`` (``"v_prediction"``)."""
-    if scheduler.config.prediction_type == "epsilon":
+    (``"epsilon"``), the clean heatmaps (``"sample"``) or the velocity
+    ``sqrt(alpha_bar_t) noise - sqrt(1 - alpha_bar_t) clean`` (``"v_prediction"``)."""
+    kind = scheduler.config.prediction_type
+    if kind == "epsilon":
         return noise
+    if kind == "sample":
+        return clean
     return scheduler.get_velocity(clean, noise, timesteps)
 
 
