@@ -80,7 +80,8 @@ def poses_per_second(pipe, captions, batch, steps, scheduler, guidance, repeats)
 
 
 def sweep_rows(args, pipe, captions) -> tuple[list[str], float]:
-    """One row per distinct configuration, the headline first (in bold), then the three sweeps; the headline's poses/s."""
+    """One row per distinct configuration, the headline first (in bold), then the three sweeps; the headline's
+    poses/s."""
     head = (args.headline_batch, args.headline_steps, args.headline_scheduler)
     configs = ([head] + [(b, head[1], head[2]) for b in args.batch_sizes] + [(head[0], s, head[2]) for s in args.steps]
                + [(head[0], head[1], name) for name in args.schedulers])
@@ -122,7 +123,8 @@ def fast_path_rows(args, pipe, captions) -> list[str]:
     rows = []
     for name, values in times.items():
         seconds = statistics.median(values)
-        rows.append(f"| {name} | {first[name]:.1f} | {seconds:.3f} | {head[0] / seconds:,.1f} | {plain / seconds:.2f} |")
+        rows.append(f"| {name} | {first[name]:.1f} | {seconds:.3f} | {head[0] / seconds:,.1f} | "
+                    f"{plain / seconds:.2f} |")
     return rows
 
 
@@ -157,8 +159,9 @@ def main(argv=None) -> str:
     source = f"checkpoint {args.checkpoint}" if args.checkpoint else f"{args.preset} preset, random weights"
     options = [name for name, on in (("autocast " + str(args.autocast), args.autocast),
                                      ("channels_last", args.channels_last), ("torch.compile", args.compile)) if on]
-    workload = (f"PoseGraphPipeline on {args.device}: {source} ({sum(p.numel() for p in unet.parameters()) / 1e6:.2f} M "
-                f"parameters, {unet.config.sample_size}x{unet.config.sample_size} heatmaps), text encoder "
+    parameters = sum(p.numel() for p in unet.parameters())
+    workload = (f"PoseGraphPipeline on {args.device}: {source} ({parameters / 1e6:.2f} M parameters, "
+                f"{unet.config.sample_size}x{unet.config.sample_size} heatmaps), text encoder "
                 f"{pipe.text_encoder.to_config()['name_or_path']}, guidance {args.guidance_scale} (one batched "
                 f"forward of 2 x batch per step), one synthetic caption per pose, keypoints only, "
                 f"fast paths: {', '.join(options) or 'none'}; median of {args.repeats} calls after a 2-step warm-up")

@@ -46,8 +46,9 @@ def worker(options: dict) -> dict:
     with tempfile.TemporaryDirectory() as run_dir:
         trainer = Trainer(config, Path(run_dir))
         built = current_rss_bytes()
+        stream = IndexStream(len(trainer.dataset), config.batch_size, seed=0)
         batches = iter(torch.utils.data.DataLoader(trainer.dataset, collate_fn=trainer.dataset.collate,
-                                                   batch_sampler=IndexStream(len(trainer.dataset), config.batch_size, 0)))
+                                                   batch_sampler=stream))
         trainer.train_step(next(batches))  # warm-up (and compilation)
         step_times, save_times = [], []
         for _ in range(options["repeats"]):

@@ -202,7 +202,8 @@ def test_channels_last_training_keeps_the_model_nhwc_and_trains_the_same(tmp_pat
                for m in trainer.unet.modules() if isinstance(m, torch.nn.Conv2d))
     assert_same_training(results, plain_results, atol=1e-5)
     trainer.save()  # safetensors stores only contiguous tensors
-    saved = load_file(tmp_path / "run" / "checkpoints" / "step_000001" / "unet_raw" / "diffusion_pytorch_model.safetensors")
+    saved = load_file(tmp_path / "run" / "checkpoints" / "step_000001" / "unet_raw"
+                      / "diffusion_pytorch_model.safetensors")
     assert all(torch.equal(saved[name], weight) for name, weight in results[1].items())
 
 
