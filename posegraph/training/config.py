@@ -187,8 +187,8 @@ PRESETS: dict[str, dict] = {
     # Seconds on a CPU: the test suite's runs.
     "tiny": dict(preset="tiny", synthetic_size=32, max_steps=8, batch_size=4, warmup_steps=2,
                  checkpoint_every=4, keep_last=2, log_every=1, sample_every=0, sample_steps=2),
-    # The demo: minutes on 2 CPU cores.
-    "cpu": dict(preset="cpu"),
+    # The demo: minutes on 2 CPU cores. Predicts the clean heatmaps (see ``prediction_type``).
+    "cpu": dict(preset="cpu", prediction_type="sample"),
     # The paper's setting: COCO keypoints + captions on a GPU.
     "paper": dict(preset="paper", data="coco", synthetic_size=100_000, max_steps=200_000, batch_size=64,
                   lr=1e-4, warmup_steps=1000, ema_decay=0.9999, ema_power=2 / 3, mixed_precision="bf16",
