@@ -9,8 +9,10 @@ figures that are medians of several runs. Each section is appended to the result
 benchmark finishes; earlier sections are never rewritten. A benchmark that fails is reported on stderr
 and the others still run (the exit status is then 1).
 
-``--quick`` runs each with a tiny workload, to check that it works, not to measure: its sections say so.
-Run the real thing on a quiet machine; other processes on the CPU skew every figure.
+The full run uses each script's defaults (the sampling benchmark adds its fast-path table, whose compiled
+variants spend minutes compiling on a CPU); ``--quick`` runs each with a tiny workload, to check that it
+works, not to measure: its sections say so. Run the real thing on a quiet machine: other processes on the
+CPU skew every figure (two torch threads contending with other work slow small operations many times over).
 """
 from __future__ import annotations
 
@@ -27,27 +29,27 @@ Sections are appended by `python benchmarks/run.py` (newest last); each names it
 and commit. Figures are medians of several runs; ratios are measured side by side in one run.
 """
 
-#: name -> (script, the --quick arguments). The full run uses each script's defaults.
-BENCHMARKS: dict[str, tuple[str, list[str]]] = {
-    "sampling": ("sampling_bench.py", ["--preset", "tiny", "--batch-sizes", "1", "4", "--steps", "2", "3",
-                                       "--schedulers", "ddim", "dpm-solver++", "--headline-batch", "4",
-                                       "--headline-steps", "2", "--repeats", "1"]),
-    "train": ("train_bench.py", ["--presets", "tiny", "--batch-sizes", "4", "8", "--steps", "2", "--repeats", "1",
-                                 "--skip-paper"]),
-    "model": ("model_bench.py", ["--skip-paper", "--repeats", "1"]),
-    "heatmaps": ("heatmaps_bench.py", ["--poses", "1000", "--repeats", "2"]),
-    "text": ("text_bench.py", ["--captions", "256", "--batch-size", "64", "--repeats", "1"]),
-    "synthetic": ("synthetic_bench.py", ["--samples", "2000", "--repeats", "1"]),
-    "evaluation": ("evaluation_bench.py", ["--captions", "50", "--poses", "500", "--evaluator-pairs", "500",
-                                           "--evaluator-epochs", "1", "--repeats", "1"]),
+#: name -> (script, its arguments in the full run, its arguments with --quick)
+BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
+    "sampling": ("sampling_bench.py", ["--fast-paths"],
+                 ["--preset", "tiny", "--batch-sizes", "1", "4", "--steps", "2", "3", "--schedulers", "ddim",
+                  "dpm-solver++", "--headline-batch", "4", "--headline-steps", "2", "--repeats", "1"]),
+    "train": ("train_bench.py", [],
+              ["--presets", "tiny", "--batch-sizes", "4", "8", "--steps", "2", "--repeats", "1", "--skip-paper"]),
+    "model": ("model_bench.py", [], ["--skip-paper", "--repeats", "1"]),
+    "heatmaps": ("heatmaps_bench.py", [], ["--poses", "1000", "--repeats", "2"]),
+    "text": ("text_bench.py", [], ["--captions", "256", "--batch-size", "64", "--repeats", "1"]),
+    "synthetic": ("synthetic_bench.py", [], ["--samples", "2000", "--repeats", "1"]),
+    "evaluation": ("evaluation_bench.py", [], ["--captions", "50", "--poses", "500", "--evaluator-pairs", "500",
+                                              "--evaluator-epochs", "1", "--repeats", "1"]),
 }
 QUICK_NOTE = "- **quick run** (`benchmarks/run.py --quick`): a smoke test of the script, not a measurement"
 
 
 def run_benchmark(name: str, quick: bool) -> str | None:
     """Run one benchmark in a fresh process; its Markdown section, or ``None`` if it failed."""
-    script, quick_args = BENCHMARKS[name]
-    command = [sys.executable, str(HERE / script), *(quick_args if quick else [])]
+    script, full_args, quick_args = BENCHMARKS[name]
+    command = [sys.executable, str(HERE / script), *(quick_args if quick else full_args)]
     print(f"benchmarks/run.py: {name}: {' '.join(command[1:])}", file=sys.stderr, flush=True)
     result = subprocess.run(command, cwd=HERE.parent, stdout=subprocess.PIPE, text=True)  # stderr shows progress
     section = result.stdout.strip()

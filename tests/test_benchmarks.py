@@ -28,13 +28,13 @@ def read(path):
 
 
 def test_every_benchmark_script_is_run_by_the_runner(bench):
-    scripts = {script for script, _ in bench["run"].BENCHMARKS.values()}
+    scripts = {script for script, _, _ in bench["run"].BENCHMARKS.values()}
     assert scripts == {path.name for path in BENCHMARKS.glob("*_bench.py")}
 
 
 def test_sections_are_appended_after_what_the_file_holds_and_a_failure_writes_nothing(bench, tmp_path, monkeypatch,
                                                                                      capsys):
-    monkeypatch.setitem(bench["run"].BENCHMARKS, "broken", ("heatmaps_bench.py", ["--no-such-flag"]))
+    monkeypatch.setitem(bench["run"].BENCHMARKS, "broken", ("heatmaps_bench.py", [], ["--no-such-flag"]))
     results = tmp_path / "RESULTS.md"
     results.write_text("# results\n\nan old section that must stay\n", encoding="utf-8")
     assert bench["run"].main(["--only", "broken", "heatmaps", "--quick", "--results", str(results)]) == 1
