@@ -185,7 +185,7 @@ class TrainConfig:
 #: Training presets: field values on top of the :class:`TrainConfig` defaults.
 PRESETS: dict[str, dict] = {
     # Seconds on a CPU: the test suite's runs.
-    "tiny": dict(preset="tiny", synthetic_size=32, max_steps=8, batch_size=4, warmup_steps=2,
+    "tiny": dict(preset="tiny", prediction_type="sample", synthetic_size=32, max_steps=8, batch_size=4, warmup_steps=2,
                  checkpoint_every=4, keep_last=2, log_every=1, sample_every=0, sample_steps=2),
     # The demo: minutes on 2 CPU cores. Predicts the clean heatmaps (see ``prediction_type``).
     "cpu": dict(preset="cpu", prediction_type="sample"),
