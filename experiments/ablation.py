@@ -66,7 +66,7 @@ class Size:
         max_steps, batch_size, synthetic_size: training steps, batch and synthetic pairs.
         checkpoint_every: how much training a crash can cost.
         num_captions, samples_per_caption, inference_steps, bootstrap: the evaluation (held-out synthetic
-            captions, poses per caption, DPM-Solver++ steps with guidance 3, bootstrap resamples).
+            captions, poses per caption, DPM-Solver++ steps with guidance 5, bootstrap resamples).
         evaluator_pairs, evaluator_epochs: the retrieval evaluator's training.
         seeds: training seeds.
     """
@@ -147,7 +147,7 @@ METRICS = (
 )
 _ARROWS = {"lower": "↓", "higher": "↑", "real": "≈ real"}
 #: Classifier-free guidance of every evaluation (the sampling CLI's default).
-GUIDANCE = 3.0
+GUIDANCE = 5.0
 
 
 def resolve_variants(names: list[str] | None = None, layers: list[str] | None = None) -> dict[str, tuple[dict, str]]:

@@ -1,7 +1,7 @@
 """``python -m posegraph.demo``: the main job on the embedded default data, start to finish.
 
     python -m posegraph.demo                       # train (or finish training), sample, measure
-    python -m posegraph.demo --out runs/demo --max-steps 3000
+    python -m posegraph.demo --out runs/demo --max-steps 2500
 
 1. **Train** the ``cpu`` preset on the procedural text-pose data (:mod:`posegraph.data.synthetic`) into
    ``OUT`` with ``--resume latest``: a second run continues an interrupted one, or skips training when the
@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--samples-per-prompt", type=int, default=4, help="poses drawn for each demo prompt")
     parser.add_argument("--eval-per-action", type=int, default=20, help="held-out prompts per action measured")
     parser.add_argument("--steps", type=int, default=20, help="DPM-Solver++ steps when sampling")
-    parser.add_argument("--guidance-scale", type=float, default=3.0, help="classifier-free guidance")
+    parser.add_argument("--guidance-scale", type=float, default=5.0, help="classifier-free guidance")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
     return parser
 

@@ -329,7 +329,7 @@ def test_flags_override_the_preset():
     assert config == TrainConfig.from_preset("tiny", max_steps=3, lr=0.01, model={"graph_layer": "gat"},
                                              sample_prompts=["a", "b"], prediction_type="v_prediction")
     assert config.batch_size == PRESETS["tiny"]["batch_size"]
-    assert config_from_arguments(build_parser().parse_args([])) == TrainConfig()  # cpu is the default
+    assert config_from_arguments(build_parser().parse_args([])) == TrainConfig.from_preset("cpu")  # the default
 
 
 def test_help_lists_every_config_flag(capsys):

@@ -244,7 +244,7 @@ def evaluate_pipeline(
     samples_per_caption: int = 10,
     num_inference_steps: int = 20,
     scheduler: str | None = "dpm-solver++",
-    guidance_scale: float = 3.0,
+    guidance_scale: float = 5.0,
     seed: int = 0,
     repeats: int = 1,
     batch_size: int = 64,

@@ -120,7 +120,7 @@ class PoseGraphPipeline(DiffusionPipeline):
         self,
         prompt: str | list[str],
         num_poses_per_prompt: int = 1,
-        guidance_scale: float = 3.0,
+        guidance_scale: float = 5.0,
         negative_prompt: str | list[str] | None = None,
         num_inference_steps: int = 20,
         scheduler: str | SchedulerMixin | None = None,

@@ -84,7 +84,7 @@ class TrainConfig:
     max_length: int | None = None
 
     data: str = "synthetic"
-    synthetic_size: int = 20_000
+    synthetic_size: int = 10_000
     coco_keypoints: str | None = None
     coco_captions: str | None = None
     sigma: float = 2.0
@@ -93,9 +93,9 @@ class TrainConfig:
     scale_range: list[float] = field(default_factory=lambda: [0.9, 1.1])
 
     seed: int = 0
-    max_steps: int = 3000
+    max_steps: int = 2500
     batch_size: int = 64
-    lr: float = 1e-3
+    lr: float = 2e-3
     weight_decay: float = 1e-2
     warmup_steps: int = 100
     max_grad_norm: float = 1.0
@@ -116,7 +116,7 @@ class TrainConfig:
     sample_every: int = 500
     sample_prompts: list[str] = field(default_factory=lambda: example_prompts(SAMPLE_GRID_ACTIONS))
     sample_steps: int = 10
-    sample_guidance: float = 3.0
+    sample_guidance: float = 5.0
 
     def __post_init__(self):
         self.validate()
