@@ -1,6 +1,6 @@
 """Run the benchmarks one after another and append their sections to benchmarks/RESULTS.md.
 
-    .venv/bin/python benchmarks/run.py [--only NAME ...] [--quick] [--no-write] [--results FILE]
+    .venv/bin/python benchmarks/run.py [--only NAME ...] [--quick] [--no-write] [--results FILE] [--checkpoint DIR]
 
 Each benchmark runs in its own Python process (``benchmarks/<script> ARGS``), so memory high-water marks,
 caches and thread pools do not carry over from one to the next, and prints one Markdown section: the date,
@@ -13,6 +13,8 @@ The full run uses each script's defaults (the sampling benchmark adds its fast-p
 variants spend minutes compiling on a CPU); ``--quick`` runs each with a tiny workload, to check that it
 works, not to measure: its sections say so. Run the real thing on a quiet machine: other processes on the
 CPU skew every figure (two torch threads contending with other work slow small operations many times over).
+``--checkpoint DIR`` (e.g. the demo's ``runs/demo``) times sampling on that trained model, so its poses/s
+and the demo's semantic accuracy belong to one checkpoint.
 """
 from __future__ import annotations
 
@@ -46,10 +48,10 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
 QUICK_NOTE = "- **quick run** (`benchmarks/run.py --quick`): a smoke test of the script, not a measurement"
 
 
-def run_benchmark(name: str, quick: bool) -> str | None:
-    """Run one benchmark in a fresh process; its Markdown section, or ``None`` if it failed."""
+def run_benchmark(name: str, quick: bool, extra: list[str] = ()) -> str | None:
+    """Run one benchmark in a fresh process (``extra`` appended to its arguments); its section, or ``None``."""
     script, full_args, quick_args = BENCHMARKS[name]
-    command = [sys.executable, str(HERE / script), *(quick_args if quick else full_args)]
+    command = [sys.executable, str(HERE / script), *(quick_args if quick else full_args), *extra]
     print(f"benchmarks/run.py: {name}: {' '.join(command[1:])}", file=sys.stderr, flush=True)
     result = subprocess.run(command, cwd=HERE.parent, stdout=subprocess.PIPE, text=True)  # stderr shows progress
     section = result.stdout.strip()
@@ -76,11 +78,13 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny workloads: check the scripts run, measure nothing")
     parser.add_argument("--no-write", action="store_true", help="print the sections, do not append them")
     parser.add_argument("--results", type=Path, default=RESULTS, help="the file the sections are appended to")
+    parser.add_argument("--checkpoint", metavar="DIR", help="time sampling on this trained run or checkpoint")
     args = parser.parse_args(argv)
 
     failed = []
     for name in args.only or BENCHMARKS:
-        section = run_benchmark(name, args.quick)
+        extra = ["--checkpoint", args.checkpoint] if args.checkpoint and name == "sampling" else []
+        section = run_benchmark(name, args.quick, extra)
         if section is None:
             failed.append(name)
             continue

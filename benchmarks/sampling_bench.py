@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/sampling_bench.py [--preset cpu | --checkpoint DIR] [--repeats 3] [--fast-paths]
 
-One timed call is ``pipe(prompts, guidance_scale=3, num_inference_steps=N, scheduler=NAME, batch_size=B)`` on
+One timed call is ``pipe(prompts, guidance_scale=5, num_inference_steps=N, scheduler=NAME, batch_size=B)`` on
 B synthetic captions, one pose each (so up to B distinct prompts are encoded in every call, the worst case for
 text encoding), keypoints only. The headline configuration is issue 7's target: batch 256, 20 DPM-Solver++
 steps with guidance, at least 10 poses/s on a 2-core CPU. Three sweeps vary one setting around it: the batch

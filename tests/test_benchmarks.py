@@ -51,12 +51,24 @@ def test_sections_are_appended_after_what_the_file_holds_and_a_failure_writes_no
 
 
 def test_a_new_results_file_starts_with_the_preamble_and_no_write_writes_nothing(bench, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(bench["run"], "run_benchmark", lambda name, quick: f"## {name}\n\nfigures")
+    monkeypatch.setattr(bench["run"], "run_benchmark", lambda name, quick, extra: f"## {name}\n\nfigures")
     results = tmp_path / "RESULTS.md"
     assert bench["run"].main(["--only", "heatmaps", "text", "--no-write", "--results", str(results)]) == 0
     assert not results.exists() and capsys.readouterr().out == "## heatmaps\n\nfigures\n\n## text\n\nfigures\n\n"
     assert bench["run"].main(["--only", "heatmaps", "text", "--results", str(results)]) == 0
     assert read(results) == bench["run"].PREAMBLE + "\n## heatmaps\n\nfigures\n\n## text\n\nfigures\n"
+
+
+def test_a_checkpoint_reaches_the_sampling_benchmark_only(bench, tmp_path, monkeypatch):
+    calls = {}
+
+    def fake_run(name, quick, extra):
+        calls[name] = list(extra)
+        return f"## {name}\n"
+
+    monkeypatch.setattr(bench["run"], "run_benchmark", fake_run)
+    assert bench["run"].main(["--only", "sampling", "heatmaps", "--checkpoint", "runs/demo", "--no-write"]) == 0
+    assert calls == {"sampling": ["--checkpoint", "runs/demo"], "heatmaps": []}
 
 
 # --- benchmarks/common.py ------------------------------------------------------------------------------
