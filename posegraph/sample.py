@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=_positive_int, default=64, help="poses denoised together")
     parser.add_argument("--out", required=True, type=Path, help="output directory")
     parser.add_argument("--device", default=None, help="torch device (default: cuda when available, else cpu)")
+    parser.add_argument("--autocast", choices=["bf16", "fp16"], default=None,
+                        help="run the unet in half precision (bf16: 1.6x on the benchmark CPU with the same accuracy, "
+                             "see benchmarks/RESULTS.md; fp16: GPUs)")
     return parser
 
 
@@ -88,6 +91,8 @@ def main(argv: list[str] | None = None) -> Path:
         pipeline = PoseGraphPipeline.from_pretrained(args.checkpoint, device=device)
     except (FileNotFoundError, ValueError) as error:
         parser.error(f"--checkpoint: {error}")
+    if args.autocast:
+        pipeline.enable_autocast(args.autocast)
 
     output = pipeline(prompts, num_poses_per_prompt=args.num_samples, guidance_scale=args.guidance_scale,
                       num_inference_steps=args.steps, scheduler=args.scheduler, generator=args.seed,

@@ -70,6 +70,20 @@ def test_poses_json_holds_the_pipelines_keypoints(run_dir, tmp_path):
     torch.testing.assert_close(written, expected, atol=1e-3, rtol=0)
 
 
+def test_autocast_runs_the_unet_in_bf16(run_dir, tmp_path):
+    out = run_cli(run_dir, tmp_path / "samples", "--prompt", PROMPTS[0], "--autocast", "bf16")
+    written = torch.tensor([r["keypoints"] for r in json.loads((out / "poses.json").read_text())]).reshape(2, 17, 3)
+    pipe = PoseGraphPipeline.from_pretrained(run_dir)
+    pipe.set_progress_bar_config(disable=True)
+    plain = pipe(PROMPTS[0], num_poses_per_prompt=2, num_inference_steps=2, scheduler="dpm-solver++", generator=5,
+                 canvas_size=96).keypoints
+    pipe.enable_autocast("bf16")
+    half = pipe(PROMPTS[0], num_poses_per_prompt=2, num_inference_steps=2, scheduler="dpm-solver++", generator=5,
+                canvas_size=96).keypoints
+    torch.testing.assert_close(written, half, atol=1e-3, rtol=0)
+    assert not torch.equal(half, plain)  # the flag took effect
+
+
 def test_prompts_file_takes_one_prompt_a_line_and_skips_blank_lines(run_dir, tmp_path):
     prompts_file = tmp_path / "prompts.txt"
     prompts_file.write_text(f"{PROMPTS[0]}\n\n  {PROMPTS[1]}  \n")
