@@ -94,7 +94,7 @@ SIZES = {
     "quick": Size(preset="cpu", max_steps=300, batch_size=64, synthetic_size=1_500, checkpoint_every=100,
                   num_captions=32, samples_per_caption=10, inference_steps=20, bootstrap=1_000,
                   evaluator_pairs=3_000, evaluator_epochs=20),
-    # A GPU machine: the cpu-preset model trained to convergence on the cpu preset's 20,000 pairs.
+    # A GPU machine: the cpu-preset model trained to convergence on 20,000 synthetic pairs.
     "full": Size(preset="cpu", max_steps=20_000, batch_size=64, synthetic_size=20_000, checkpoint_every=1_000,
                  num_captions=250, samples_per_caption=10, inference_steps=20, bootstrap=1_000,
                  evaluator_pairs=20_000, evaluator_epochs=40),
