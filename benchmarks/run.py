@@ -48,7 +48,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
 QUICK_NOTE = "- **quick run** (`benchmarks/run.py --quick`): a smoke test of the script, not a measurement"
 
 
-def run_benchmark(name: str, quick: bool, extra: list[str] = ()) -> str | None:
+def run_benchmark(name: str, quick: bool, extra: tuple[str, ...] = ()) -> str | None:
     """Run one benchmark in a fresh process (``extra`` appended to its arguments); its section, or ``None``."""
     script, full_args, quick_args = BENCHMARKS[name]
     command = [sys.executable, str(HERE / script), *(quick_args if quick else full_args), *extra]
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
 
     failed = []
     for name in args.only or BENCHMARKS:
-        extra = ["--checkpoint", args.checkpoint] if args.checkpoint and name == "sampling" else []
+        extra = ("--checkpoint", args.checkpoint) if args.checkpoint and name == "sampling" else ()
         section = run_benchmark(name, args.quick, extra)
         if section is None:
             failed.append(name)

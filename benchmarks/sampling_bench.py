@@ -30,7 +30,7 @@ from common import header, median_seconds
 
 from posegraph.data.synthetic import SyntheticPoseGenerator
 from posegraph.models import GUNet
-from posegraph.pipelines import SCHEDULERS, PoseGraphPipeline
+from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, SCHEDULERS, PoseGraphPipeline
 from posegraph.text import TextEncoder
 
 TARGET = 10.0  # poses/s, issue 7, on the cpu preset on a 2-core CPU
@@ -139,7 +139,7 @@ def main(argv=None) -> str:
     parser.add_argument("--headline-batch", type=int, default=256)
     parser.add_argument("--headline-steps", type=int, default=20)
     parser.add_argument("--headline-scheduler", choices=list(SCHEDULERS), default="dpm-solver++")
-    parser.add_argument("--guidance-scale", type=float, default=5.0)
+    parser.add_argument("--guidance-scale", type=float, default=DEFAULT_GUIDANCE_SCALE)
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per figure (median)")
     parser.add_argument("--autocast", choices=["bf16", "fp16"], help="sweeps: run the unet under autocast")
     parser.add_argument("--channels-last", action="store_true", help="sweeps: channels_last unet")

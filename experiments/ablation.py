@@ -52,6 +52,7 @@ import numpy as np
 from posegraph import evaluate as evaluate_cli
 from posegraph import train as train_cli
 from posegraph.nn import graph_layer_name
+from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE
 
 __all__ = ["Size", "SIZES", "Metric", "METRICS", "DEFAULT_VARIANTS", "Ablation", "resolve_variants", "summarize",
            "markdown_table", "plot_summary", "write_results", "main"]
@@ -146,8 +147,6 @@ METRICS = (
     Metric("top3", "retrieval top-3", ("retrieval", "top3"), "higher", ("retrieval", "real_top3")),
 )
 _ARROWS = {"lower": "↓", "higher": "↑", "real": "≈ real"}
-#: Classifier-free guidance of every evaluation (the sampling CLI's default).
-GUIDANCE = 5.0
 
 
 def resolve_variants(names: list[str] | None = None, layers: list[str] | None = None) -> dict[str, tuple[dict, str]]:
@@ -269,7 +268,7 @@ class Ablation:
         s = self.size
         return ["--checkpoint", str(folder / "train"), "--data", "synthetic", "--out", str(folder / "eval"),
                 "--num-captions", str(s.num_captions), "--samples-per-caption", str(s.samples_per_caption),
-                "--steps", str(s.inference_steps), "--guidance-scale", str(GUIDANCE), "--seed", "0",
+                "--steps", str(s.inference_steps), "--guidance-scale", str(DEFAULT_GUIDANCE_SCALE), "--seed", "0",
                 "--evaluator", str(evaluator),
                 "--bootstrap", str(s.bootstrap), "--no-plots"]
 
@@ -364,7 +363,8 @@ def write_results(out: Path, ablation: Ablation, records: list[dict]) -> None:
         f"# Graph-layer ablation ({ablation.size_name})", "",
         f"GUNet `{size.preset}` preset trained for {size.max_steps} steps at batch {size.batch_size} on "
         f"{size.synthetic_size} synthetic pairs, seeds {seeds}; evaluated on {size.num_captions} held-out captions "
-        f"x {size.samples_per_caption} samples (DPM-Solver++, {size.inference_steps} steps, guidance {GUIDANCE:g}). "
+        f"x {size.samples_per_caption} samples (DPM-Solver++, {size.inference_steps} steps, "
+        f"guidance {DEFAULT_GUIDANCE_SCALE:g}). "
         "Cells: mean ± std over seeds; arrows say which way is better (≈ real: closest to the real poses).", "",
         *markdown_table(summary, real), "",
         "| variant | GUNet overrides | what it is |", "|---|---|---|",

@@ -31,7 +31,7 @@ from posegraph.data.captions import caption_for, example_prompts
 from posegraph.data.synthetic import ACTIONS
 from posegraph.evaluation import semantic_accuracy, write_report
 from posegraph.evaluation.run import HELD_OUT_SEED
-from posegraph.pipelines import PoseGraphPipeline
+from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, PoseGraphPipeline
 
 __all__ = ["main", "held_out_prompts"]
 
@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--samples-per-prompt", type=int, default=4, help="poses drawn for each demo prompt")
     parser.add_argument("--eval-per-action", type=int, default=20, help="held-out prompts per action measured")
     parser.add_argument("--steps", type=int, default=20, help="DPM-Solver++ steps when sampling")
-    parser.add_argument("--guidance-scale", type=float, default=5.0, help="classifier-free guidance")
+    parser.add_argument("--guidance-scale", type=float, default=DEFAULT_GUIDANCE_SCALE, help="classifier-free guidance")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
     return parser
 

@@ -31,7 +31,8 @@ from posegraph.evaluation.report import write_report
 from posegraph.evaluation.retrieval import PoseTextEvaluator, train_evaluator
 from posegraph.evaluation.run import (HELD_OUT_SEED, caption_embeddings, coco_evaluation_set, evaluate_pipeline,
                                       synthetic_evaluation_set)
-from posegraph.pipelines import SCHEDULERS, PoseGraphPipeline, resolve_pipeline_dir
+from posegraph.pipelines import (DEFAULT_GUIDANCE_SCALE, SCHEDULERS, PoseGraphPipeline,
+                                 resolve_pipeline_dir)
 from posegraph.text import DEFAULT_ENCODER_NAMES, TextEncoder
 
 __all__ = ["main", "build_parser", "build_evaluator_parser"]
@@ -76,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--samples-per-caption", type=_positive_int, default=10, help="poses per caption (paper: 10)")
     parser.add_argument("--steps", type=_positive_int, default=20, help="denoising steps")
     parser.add_argument("--scheduler", choices=list(SCHEDULERS), default="dpm-solver++")
-    parser.add_argument("--guidance-scale", type=float, default=5.0, help="classifier-free guidance; <= 1 turns it off")
+    parser.add_argument("--guidance-scale", type=float, default=DEFAULT_GUIDANCE_SCALE,
+                        help="classifier-free guidance; <= 1 turns it off")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (pose i of repeat r: SEED + r * poses + i)")
     parser.add_argument("--evaluator", type=Path, metavar="DIR",
                         help=f"a retrieval evaluator written by `{TRAIN_EVALUATOR}` (without it: no retrieval figures)")

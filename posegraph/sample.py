@@ -24,7 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from posegraph.io import write_openpose_json
-from posegraph.pipelines import SCHEDULERS, PoseGraphPipeline
+from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, SCHEDULERS, PoseGraphPipeline
 from posegraph.render import draw_openpose, draw_pose_grid, save_png
 
 __all__ = ["main"]
@@ -51,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="pose i uses seed SEED + i")
     parser.add_argument("--steps", type=_positive_int, default=20, help="denoising steps")
     parser.add_argument("--scheduler", choices=list(SCHEDULERS), default="dpm-solver++")
-    parser.add_argument("--guidance-scale", type=float, default=5.0, help="classifier-free guidance; <= 1 turns it off")
+    parser.add_argument("--guidance-scale", type=float, default=DEFAULT_GUIDANCE_SCALE,
+                        help="classifier-free guidance; <= 1 turns it off")
     parser.add_argument("--size", type=_positive_int, default=512, help="canvas side in pixels")
     parser.add_argument("--batch-size", type=_positive_int, default=64, help="poses denoised together")
     parser.add_argument("--out", required=True, type=Path, help="output directory")

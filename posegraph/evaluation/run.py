@@ -37,6 +37,7 @@ from posegraph.evaluation.paper import paper_protocol
 from posegraph.evaluation.retrieval import PoseTextEvaluator, pool_text_embeddings, retrieval_precision
 from posegraph.evaluation.semantic import SemanticResult, semantic_accuracy
 from posegraph.evaluation.structure import StructureResult, structure_metrics
+from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE
 
 __all__ = [
     "HELD_OUT_SEED",
@@ -244,7 +245,7 @@ def evaluate_pipeline(
     samples_per_caption: int = 10,
     num_inference_steps: int = 20,
     scheduler: str | None = "dpm-solver++",
-    guidance_scale: float = 5.0,
+    guidance_scale: float = DEFAULT_GUIDANCE_SCALE,
     seed: int = 0,
     repeats: int = 1,
     batch_size: int = 64,

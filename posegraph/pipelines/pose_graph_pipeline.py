@@ -22,9 +22,13 @@ from posegraph.pipelines.checkpoints import COMPLETE_MARKER, resolve_pipeline_di
 from posegraph.pipelines.schedulers import load_scheduler, make_scheduler
 from posegraph.text import TextEncoder
 
-__all__ = ["PoseGraphPipeline", "PoseGraphPipelineOutput"]
+__all__ = ["PoseGraphPipeline", "PoseGraphPipelineOutput", "DEFAULT_GUIDANCE_SCALE"]
 
 logger = logging.getLogger(__name__)
+
+#: Classifier-free guidance used wherever a caller does not choose one (pipeline, sample, evaluate, demo,
+#: training grids): the best of 3 / 4 / 5 / 6 / 7 for the trained ``cpu`` preset (README, Results).
+DEFAULT_GUIDANCE_SCALE = 5.0
 
 _SEED_RANGE = 2**62
 _ENCODE_BATCH = 256  # prompts encoded per text-encoder forward
@@ -120,7 +124,7 @@ class PoseGraphPipeline(DiffusionPipeline):
         self,
         prompt: str | list[str],
         num_poses_per_prompt: int = 1,
-        guidance_scale: float = 5.0,
+        guidance_scale: float = DEFAULT_GUIDANCE_SCALE,
         negative_prompt: str | list[str] | None = None,
         num_inference_steps: int = 20,
         scheduler: str | SchedulerMixin | None = None,

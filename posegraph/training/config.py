@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from posegraph.data.captions import example_prompts
+from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE
 
 __all__ = ["TrainConfig", "PRESETS", "RUN_CONTROL_FIELDS", "config_mismatches", "add_config_arguments",
            "config_from_arguments"]
@@ -116,7 +117,7 @@ class TrainConfig:
     sample_every: int = 500
     sample_prompts: list[str] = field(default_factory=lambda: example_prompts(SAMPLE_GRID_ACTIONS))
     sample_steps: int = 10
-    sample_guidance: float = 5.0
+    sample_guidance: float = DEFAULT_GUIDANCE_SCALE
 
     def __post_init__(self):
         self.validate()
