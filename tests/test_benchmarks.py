@@ -100,8 +100,8 @@ def test_the_peak_memory_is_the_high_water_mark_of_the_process(bench):
 
 
 def test_a_training_worker_reports_its_speed_and_memory_in_its_own_process(bench):
-    options = dict(preset="tiny", batch_size=2, mixed_precision="no", compile=False, channels_last=False, steps=1,
-                   repeats=1, save=False)
+    options = dict(preset="tiny", batch_size=2, config=dict(gradient_checkpointing=True, optimizer="adafactor",
+                                                            ema_decay=0.0), steps=1, repeats=1, save=False)
     figures = bench["common"].run_worker("train_bench.py", ["--worker", json.dumps(options)])
     assert figures["parameters"] > 0 and figures["sample_size"] == 16 and figures["step"] > 0
     assert figures["peak_rss"] >= figures["built_rss"] > 0 and figures["save"] is None

@@ -219,10 +219,18 @@ def test_compiled_training_traces_the_unet_and_trains_the_same(tmp_path, plain_t
     assert_same_training(results, plain_results, atol=1e-5)
 
 
+def test_gradient_checkpointing_training_recomputes_the_units_and_trains_the_same(tmp_path, plain_trainer,
+                                                                                     plain_results):
+    trainer = tiny_trainer(tmp_path, gradient_checkpointing=True)
+    assert trainer.unet.is_gradient_checkpointing
+    assert_same_training(losses_then_step(trainer, plain_trainer[1]), plain_results, atol=1e-6)
+
+
 def test_the_flags_parse_validate_and_may_change_on_resume():
-    args = build_parser().parse_args(["--preset", "tiny", "--compile", "--no-channels-last"])
+    args = build_parser().parse_args(["--preset", "tiny", "--compile", "--no-channels-last",
+                                      "--gradient-checkpointing"])
     config = config_from_arguments(args)
-    assert config.compile is True and config.channels_last is False
+    assert config.compile is True and config.channels_last is False and config.gradient_checkpointing is True
     assert config_mismatches(TrainConfig.from_preset("tiny"), config) == {}
     with pytest.raises(ValueError, match="--channels-last: must be true or false, got 'yes'"):
         TrainConfig.from_preset("tiny", channels_last="yes")

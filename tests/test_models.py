@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from posegraph.models import GUNet, PRESETS
+from posegraph.models.blocks import UNetUnit
 from posegraph.nn import GRAPH_LAYERS, SkeletonGraphBlock
 
 LAYERS = [name for name in GRAPH_LAYERS if name != "none"]
@@ -187,6 +188,30 @@ def test_a_fresh_model_trains_the_graph_output_projection_first():
     adapter = model.mid[1].graph
     assert adapter.proj_out.weight.grad.abs().sum() > 0
     assert adapter.graph.conv.lin.weight.grad.abs().sum() == 0
+
+
+def test_gradient_checkpointing_recomputes_each_unit_and_gives_the_same_gradients(monkeypatch):
+    model = wake_graph_blocks(tiny(graph_positions="all")).train()
+    sample, timestep, text = inputs(model, 3)
+    calls, unit_forward = [], UNetUnit.forward
+    monkeypatch.setattr(UNetUnit, "forward", lambda self, *args: calls.append(1) or unit_forward(self, *args))
+
+    def gradients_and_unit_calls():
+        calls.clear()
+        model.zero_grad()
+        model(sample, timestep, text).sample.pow(2).mean().backward()
+        return {name: p.grad.clone() for name, p in model.named_parameters()}, len(calls)
+
+    plain, plain_calls = gradients_and_unit_calls()
+    model.enable_gradient_checkpointing()
+    checkpointed, checkpointed_calls = gradients_and_unit_calls()
+    assert checkpointed_calls == 2 * plain_calls  # every unit ran again in the backward pass
+    for name in plain:
+        torch.testing.assert_close(checkpointed[name], plain[name], rtol=0, atol=1e-6, msg=name)
+    calls.clear()
+    with torch.no_grad():  # nothing to recompute without gradients
+        model(sample, timestep, text)
+    assert len(calls) == plain_calls
 
 
 # --- save / load, config, determinism ---------------------------------------------------------------

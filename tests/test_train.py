@@ -195,6 +195,23 @@ def test_bf16_mixed_precision_and_v_prediction(tmp_path):
     assert PoseGraphPipeline.from_pretrained(out).scheduler.config.prediction_type == "v_prediction"
 
 
+def test_adafactor_without_ema_keeps_no_weight_sized_state_and_resumes_exactly(tmp_path):
+    """The low-memory setting: Adafactor's factored moments, no EMA copy (``unet/`` = the trained weights)."""
+    flags = ["--optimizer", "adafactor", "--lr", "0.01", "--ema-decay", "0"]
+    tiny_run(tmp_path / "full", *flags)
+    final = complete_checkpoints(tmp_path / "full")[-1]
+    trained, raw = weights(final, "unet"), weights(final, "unet_raw")
+    assert all(torch.equal(trained[name], raw[name]) for name in raw)
+    assert not torch.equal(raw["conv_in.1.weight"], weights(complete_checkpoints(tmp_path / "full")[0],
+                                                             "unet_raw")["conv_in.1.weight"])
+    moments = load_file(final / "training_state" / "optimizer.safetensors")
+    assert sum(t.numel() for t in moments.values()) < sum(w.numel() for w in raw.values()) / 2  # AdamW: 2x
+
+    main(["--preset", "tiny", "--out", str(tmp_path / "stopped"), *WATCHED, *flags, "--stop-at", "4"])
+    main(["--out", str(tmp_path / "stopped"), "--resume", "latest"])
+    assert_same_training_state(complete_checkpoints(tmp_path / "stopped")[-1], final)
+
+
 # --- the pieces ------------------------------------------------------------------------------------------
 
 
@@ -353,6 +370,7 @@ def test_the_config_round_trips_through_json(tmp_path):
 @pytest.mark.parametrize("flags, message", [
     (["--batch-size", "0"], "--batch-size: must be a positive integer, got 0"),
     (["--mixed-precision", "fp8"], "--mixed-precision: must be one of no, bf16, fp16"),
+    (["--optimizer", "sgd"], "--optimizer: must be one of adamw, adafactor"),
     (["--prediction-type", "x0"], "--prediction-type: must be one of epsilon, sample, v_prediction"),
     (["--cond-dropout", "1"], r"--cond-dropout: must be in \[0, 1\)"),
     (["--beta-schedule", "cosine"], "--beta-schedule: must be one of linear, scaled_linear, squaredcos_cap_v2"),

@@ -38,6 +38,9 @@ class GUNet(ModelMixin, ConfigMixin):
     zero-initialised 1x1 convolution and add the result. With ``graph_layer="none"`` (or
     ``graph_positions=[]``) there are no graph blocks at all: the plain UNet of the paper's UNet-T2H ablation.
 
+    ``enable_gradient_checkpointing()`` (diffusers' ``ModelMixin``) keeps only each unit's inputs in a training
+    forward pass and recomputes the unit in the backward pass.
+
     Args:
         sample_size: heatmap side ``S``; inputs are ``(batch, in_channels, S, S)``.
         in_channels: heatmap channels in (``K`` = 17 for COCO).
@@ -73,6 +76,8 @@ class GUNet(ModelMixin, ConfigMixin):
         - **output** ``.sample``: ``(batch, out_channels, sample_size, sample_size)``
     """
 
+    _supports_gradient_checkpointing = True
+
     @register_to_config
     def __init__(
         self,
@@ -99,6 +104,7 @@ class GUNet(ModelMixin, ConfigMixin):
         skeleton: str = "coco_17",
     ):
         super().__init__()
+        self.gradient_checkpointing = False  # enable_gradient_checkpointing() turns it on
         channels = list(block_out_channels)
         num_levels = len(channels)
         sizes = [sample_size // stem_stride // 2**i for i in range(num_levels)]
@@ -181,17 +187,23 @@ class GUNet(ModelMixin, ConfigMixin):
         skips = []
         for level in self.down_levels:
             for unit in level.units:
-                h = unit(h, temb, text, text_bias)
+                h = self._run(unit, h, temb, text, text_bias)
                 skips.append(h)
             h = level.resample(h)
         for unit in self.mid:
-            h = unit(h, temb, text, text_bias)
+            h = self._run(unit, h, temb, text, text_bias)
         for level in self.up_levels:
             for unit in level.units:
-                h = unit(torch.cat([h, skips.pop()], dim=1), temb, text, text_bias)
+                h = self._run(unit, torch.cat([h, skips.pop()], dim=1), temb, text, text_bias)
             h = level.resample(h)
         out = self.conv_out(self.norm_out(h))
         return UNet2DOutput(sample=out) if return_dict else (out,)
+
+    def _run(self, unit: UNetUnit, *inputs: Tensor | None) -> Tensor:
+        """``unit(*inputs)``; under gradient checkpointing its activations are recomputed in the backward pass."""
+        if self.gradient_checkpointing and torch.is_grad_enabled():
+            return self._gradient_checkpointing_func(unit, *inputs)
+        return unit(*inputs)
 
     # --- checks ----------------------------------------------------------------------------------------
 

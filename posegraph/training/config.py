@@ -27,6 +27,9 @@ SAMPLE_GRID_ACTIONS = ("standing", "sitting", "squatting", "lying_down", "waving
 #: What the model predicts: the noise, the clean heatmaps or the velocity (diffusers' prediction types).
 PREDICTION_TYPES = ("epsilon", "sample", "v_prediction")
 
+#: ``TrainConfig.optimizer`` -> the ``torch.optim`` class it names (each takes ``lr`` and ``weight_decay``).
+OPTIMIZERS = {"adamw": "AdamW", "adafactor": "Adafactor"}
+
 #: DDPMScheduler's beta schedules.
 BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid")
 
@@ -55,14 +58,20 @@ class TrainConfig:
         seed: seeds the model, the data order and the diffusion noise.
         max_steps: optimiser steps; the cosine learning-rate decay ends here.
         batch_size: samples per step and process (the global batch is ``batch_size`` x processes).
-        lr, weight_decay, warmup_steps: AdamW with linear warm-up then cosine decay to 0.
+        optimizer: ``"adamw"`` (``torch.optim.AdamW``) or ``"adafactor"`` (``torch.optim.Adafactor``: factored
+            second moments and no first moment, so its state is megabytes where AdamW's is two copies of the
+            weights; its ``lr`` is relative to each weight's RMS, 1e-2 being torch's default).
+        lr, weight_decay, warmup_steps: the optimiser's, with linear warm-up then cosine decay to 0.
         max_grad_norm: gradient clipping by global norm.
         ema_decay, ema_power: EMA weights (diffusers ``EMAModel`` with warm-up ``1 - (1 + step)^-power``,
-            capped at ``ema_decay``); checkpoints' ``unet/`` holds them.
+            capped at ``ema_decay``); checkpoints' ``unet/`` holds them. ``ema_decay=0`` keeps no EMA copy
+            (one copy of the weights less in memory): ``unet/`` then holds the trained weights themselves.
         mixed_precision: accelerate's ``"no"`` | ``"bf16"`` | ``"fp16"`` (fp16 needs a GPU).
         compile: compile the unet's forward with ``torch.compile`` (pays on a GPU; the first steps compile).
         channels_last: keep the unet's convolution weights and inputs in ``torch.channels_last`` (NHWC)
             memory format, which cuDNN's tensor-core convolutions prefer.
+        gradient_checkpointing: keep only each UNet unit's inputs in the forward pass and recompute the rest
+            in the backward pass: far less activation memory for about a third more compute per step.
 
     Diffusion:
         prediction_type: ``"epsilon"`` (the noise), ``"sample"`` (the clean heatmaps) or ``"v_prediction"``.
@@ -96,6 +105,7 @@ class TrainConfig:
     seed: int = 0
     max_steps: int = 2500
     batch_size: int = 64
+    optimizer: str = "adamw"
     lr: float = 2e-3
     weight_decay: float = 1e-2
     warmup_steps: int = 100
@@ -105,6 +115,7 @@ class TrainConfig:
     mixed_precision: str = "no"
     compile: bool = False
     channels_last: bool = False
+    gradient_checkpointing: bool = False
 
     prediction_type: str = "epsilon"
     num_train_timesteps: int = 1000
@@ -159,6 +170,7 @@ class TrainConfig:
             need(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "must be a positive integer")
         for name in ("warmup_steps", "sample_every", "seed"):
             need(isinstance(getattr(self, name), int) and getattr(self, name) >= 0, name, "must be an integer >= 0")
+        need(self.optimizer in OPTIMIZERS, "optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
         need(self.lr > 0, "lr", "must be positive")
         need(self.weight_decay >= 0, "weight_decay", "must be >= 0")
         need(self.max_grad_norm > 0, "max_grad_norm", "must be positive")
@@ -166,7 +178,7 @@ class TrainConfig:
         need(self.ema_power > 0, "ema_power", "must be positive")
         need(0 <= self.cond_dropout < 1, "cond_dropout", "must be in [0, 1)")
         need(self.mixed_precision in ("no", "bf16", "fp16"), "mixed_precision", "must be one of no, bf16, fp16")
-        for name in ("compile", "channels_last"):
+        for name in ("compile", "channels_last", "gradient_checkpointing"):
             need(isinstance(getattr(self, name), bool), name, "must be true or false")
         need(self.prediction_type in PREDICTION_TYPES, "prediction_type",
              f"must be one of {', '.join(PREDICTION_TYPES)}")
@@ -200,7 +212,7 @@ PRESETS: dict[str, dict] = {
 #: Fields that say how a run is watched or how fast it runs, not what it computes: they may differ when resuming.
 RUN_CONTROL_FIELDS = frozenset(
     {"checkpoint_every", "keep_last", "log_every", "sample_every", "sample_prompts", "sample_steps", "sample_guidance",
-     "compile", "channels_last"}
+     "compile", "channels_last", "gradient_checkpointing"}
 )
 
 

@@ -23,7 +23,7 @@ from posegraph.models import GUNet
 from posegraph.text import TextEncoder
 from posegraph.training.checkpoint import (STATE_NAMES, clean_partial_saves, complete_checkpoints, prune_checkpoints,
                                            resolve_resume, write_checkpoint)
-from posegraph.training.config import TrainConfig, config_mismatches
+from posegraph.training.config import OPTIMIZERS, TrainConfig, config_mismatches
 from posegraph.training.data import CaptionEmbeddings, IndexStream, build_dataset
 from posegraph.training.state import capture_rng, load_state, restore_rng
 
@@ -160,15 +160,18 @@ class Trainer:
         self.captions = CaptionEmbeddings(self.text_encoder, self.dataset.captions, show_progress=self.is_main)
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         unet.to(memory_format=self.memory_format)
+        if config.gradient_checkpointing:
+            unet.enable_gradient_checkpointing()
         if config.compile:
             unet.compile()  # in place: the module, its parameter names and checkpoints stay those of a GUNet
 
-        optimizer = torch.optim.AdamW(unet.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        optimizer_class = getattr(torch.optim, OPTIMIZERS[config.optimizer])
+        optimizer = optimizer_class(unet.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.lr_scheduler = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, config.max_steps)
         self.model, self.optimizer = self.accelerator.prepare(unet, optimizer)
         self.unet = self.accelerator.unwrap_model(self.model)
         self.ema = EMAModel(self.unet.parameters(), decay=config.ema_decay, use_ema_warmup=True,
-                            power=config.ema_power)
+                            power=config.ema_power) if config.ema_decay > 0 else None
 
         # From here on each process draws its own noise, text dropout and augmentations.
         set_seed(config.seed, device_specific=True)
@@ -203,7 +206,8 @@ class Trainer:
         self.optimizer.step()
         self.lr_scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
-        self.ema.step(self.unet.parameters())
+        if self.ema is not None:
+            self.ema.step(self.unet.parameters())
         self.step += 1
         self.samples_seen += len(batch["caption"]) * self.accelerator.num_processes
         return all_losses, all_timesteps
@@ -260,7 +264,7 @@ class Trainer:
         state = {
             "optimizer": self.optimizer.state_dict(),
             "lr_scheduler": self.lr_scheduler.state_dict(),
-            "ema": self.ema.state_dict() | {"shadow_params": None},  # the shadow weights are unet/
+            "ema": {} if self.ema is None else self.ema.state_dict() | {"shadow_params": None},  # weights: unet/
             "rng": {f"rank{rank}": rng for rank, rng in enumerate(gather_object([capture_rng(self.generator)]))},
             "progress": {"step": self.step, "samples_seen": self.samples_seen,
                          "num_processes": self.accelerator.num_processes},
@@ -278,10 +282,11 @@ class Trainer:
         """Restore weights, EMA, optimiser, LR schedule, RNG states and progress from ``checkpoint``."""
         unet_names = [name for name, _ in self.unet.named_parameters()]
         self.unet.load_state_dict(load_file(checkpoint / "unet_raw" / "diffusion_pytorch_model.safetensors"))
-        ema_weights = load_file(checkpoint / "unet" / "diffusion_pytorch_model.safetensors")
         states = {name: load_state(checkpoint / "training_state", name) for name in STATE_NAMES}
-        self.ema.load_state_dict({**states["ema"], "shadow_params": [ema_weights[n].to(self.accelerator.device)
-                                                                   for n in unet_names]})
+        if self.ema is not None:
+            ema_weights = load_file(checkpoint / "unet" / "diffusion_pytorch_model.safetensors")
+            self.ema.load_state_dict({**states["ema"], "shadow_params": [ema_weights[n].to(self.accelerator.device)
+                                                                       for n in unet_names]})
         self.optimizer.load_state_dict(states["optimizer"])
         self.lr_scheduler.load_state_dict(states["lr_scheduler"])
         if self.accelerator.scaler is not None and (checkpoint / "training_state" / "grad_scaler.json").is_file():
@@ -297,10 +302,13 @@ class Trainer:
             restore_rng(rng, self.generator)
 
     def ema_unet(self) -> GUNet:
-        """A fresh GUNet holding the EMA weights."""
+        """A fresh GUNet holding the EMA weights (the trained weights themselves when ``ema_decay`` is 0)."""
         with torch.random.fork_rng(devices=[]):  # its throw-away initial weights must not move the training RNG
             unet = GUNet.from_config(self.unet.config)
-        self.ema.copy_to(unet.parameters())
+        if self.ema is None:
+            unet.load_state_dict(self.unet.state_dict())
+        else:
+            self.ema.copy_to(unet.parameters())
         return unet.to(self.accelerator.device)
 
     # -- sample grids ---------------------------------------------------------------------------------
