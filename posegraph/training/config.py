@@ -71,7 +71,7 @@ class TrainConfig:
         channels_last: keep the unet's convolution weights and inputs in ``torch.channels_last`` (NHWC)
             memory format, which cuDNN's tensor-core convolutions prefer.
         gradient_checkpointing: keep only each UNet unit's inputs in the forward pass and recompute the rest
-            in the backward pass: far less activation memory for about a third more compute per step.
+            in the backward pass: far less activation memory for a quarter to a half more time per step.
 
     Diffusion:
         prediction_type: ``"epsilon"`` (the noise), ``"sample"`` (the clean heatmaps) or ``"v_prediction"``.
