@@ -38,6 +38,7 @@ from posegraph.training.data import IndexStream
 
 MINILM_WIDTH = 384
 
+
 def bytes_per_parameter(optimizer: str, ema_decay: float) -> int:
     """float32 weights and gradients, two AdamW moments (Adafactor's factored ones: counted as none), the EMA."""
     return 4 * (2 + 2 * (optimizer == "adamw") + (ema_decay > 0))

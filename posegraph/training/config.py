@@ -58,9 +58,9 @@ class TrainConfig:
         seed: seeds the model, the data order and the diffusion noise.
         max_steps: optimiser steps; the cosine learning-rate decay ends here.
         batch_size: samples per step and process (the global batch is ``batch_size`` x processes).
-        optimizer: ``"adamw"`` (``torch.optim.AdamW``) or ``"adafactor"`` (``torch.optim.Adafactor``: factored
-            second moments and no first moment, so its state is megabytes where AdamW's is two copies of the
-            weights; its ``lr`` is relative to each weight's RMS, 1e-2 being torch's default).
+        optimizer: ``"adamw"`` (``torch.optim.AdamW``) or ``"adafactor"`` (``torch.optim.Adafactor``: no first
+            moment and second moments factored over each weight's last two axes, so its state is a fraction of
+            AdamW's two copies of the weights; its ``lr`` is relative to each weight's RMS).
         lr, weight_decay, warmup_steps: the optimiser's, with linear warm-up then cosine decay to 0.
         max_grad_norm: gradient clipping by global norm.
         ema_decay, ema_power: EMA weights (diffusers ``EMAModel`` with warm-up ``1 - (1 + step)^-power``,
