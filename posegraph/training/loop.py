@@ -280,13 +280,12 @@ class Trainer:
 
     def load(self, checkpoint: Path) -> None:
         """Restore weights, EMA, optimiser, LR schedule, RNG states and progress from ``checkpoint``."""
-        unet_names = [name for name, _ in self.unet.named_parameters()]
         self.unet.load_state_dict(load_file(checkpoint / "unet_raw" / "diffusion_pytorch_model.safetensors"))
         states = {name: load_state(checkpoint / "training_state", name) for name in STATE_NAMES}
         if self.ema is not None:
             ema_weights = load_file(checkpoint / "unet" / "diffusion_pytorch_model.safetensors")
             self.ema.load_state_dict({**states["ema"], "shadow_params": [ema_weights[n].to(self.accelerator.device)
-                                                                       for n in unet_names]})
+                                                                       for n, _ in self.unet.named_parameters()]})
         self.optimizer.load_state_dict(states["optimizer"])
         self.lr_scheduler.load_state_dict(states["lr_scheduler"])
         if self.accelerator.scaler is not None and (checkpoint / "training_state" / "grad_scaler.json").is_file():
