@@ -21,7 +21,7 @@ import numpy as np
 
 from posegraph.skeleton import COCO_17
 
-__all__ = ["ACTION_CHECKS", "check_action", "PoseFeatures"]
+__all__ = ["ACTION_CHECKS", "SIDE_CHECKS", "check_action", "action_sides", "PoseFeatures"]
 
 # Limb length / torso length of an adult (Winter's segment table), to size bodies from whatever is seen.
 _PER_TORSO = {"upper_arm": 0.65, "thigh": 0.85, "shin": 0.85, "shoulders": 0.80}
@@ -309,35 +309,41 @@ def touching_toes(f):
     return reach & legs[0] & legs[1] & (f.above("mid_hip", "mid_shoulder") > -0.3)
 
 
-def throwing(f):
-    def throw(s):  # the hand cocked up by the head, the other arm raised toward the target
-        cocked = (f.wrist_up(s) > 0.1) & (f.elbow_up(s) > -0.25) & (f.elbow_up(s) < 0.4) & (
-            f.above(f"{s}_wrist", f"{s}_elbow") > 0.27)
-        aim = (f.wrist_up(_other(s)) > -0.5) & (f.wrist_up(_other(s)) < 0.6)
-        return cocked & aim
+def throwing_with(f, s):
+    """Throwing with arm ``s``: the hand cocked up by the head, the other arm raised toward the target."""
+    cocked = (f.wrist_up(s) > 0.1) & (f.elbow_up(s) > -0.25) & (f.elbow_up(s) < 0.4) & (
+        f.above(f"{s}_wrist", f"{s}_elbow") > 0.27)
+    aim = (f.wrist_up(_other(s)) > -0.5) & (f.wrist_up(_other(s)) < 0.6)
+    return _upright(f, 40) & cocked & aim & ~(_kick(f, "left") | _kick(f, "right"))
 
-    return _upright(f, 40) & (throw("left") | throw("right")) & ~(_kick(f, "left") | _kick(f, "right"))
+
+def throwing(f):
+    return throwing_with(f, "left") | throwing_with(f, "right")
+
+
+def punching_with(f, s):
+    """Punching with arm ``s``: shot out level, the other fist guarding the face with the elbow down."""
+    o = _other(s)
+    guard = (f.elbow_angle(o) < 80) & (f.elbow_up(o) < -0.3) & (f.wrist_up(o) > -0.4) & (f.reach(o) < 0.7)
+    return _upright(f, 40) & _arm_level(f, s) & guard
 
 
 def punching(f):
-    def punch(s):  # one arm shot out level, the other fist guarding the face with the elbow down
-        o = _other(s)
-        guard = (f.elbow_angle(o) < 80) & (f.elbow_up(o) < -0.3) & (f.wrist_up(o) > -0.4) & (f.reach(o) < 0.7)
-        return _arm_level(f, s) & guard
+    return punching_with(f, "left") | punching_with(f, "right")
 
-    return _upright(f, 40) & (punch("left") | punch("right"))
+
+def one_leg_lifting(f, o):
+    """Standing on one straight leg with leg ``o`` lifted: its knee raised, or bent (seen, or hiding the shin)."""
+    s = _other(o)
+    support = (f.knee_angle(s) > 150) & (f.ankle_drop(s) > 1.3) & (np.abs(f.right_of(f"{s}_ankle", f"{s}_hip")) < 0.4)
+    folded = (f.knee_angle(o) < 120) | (f.length(f"{o}_knee", f"{o}_ankle") < 0.6 * f.length(f"{o}_hip", f"{o}_knee"))
+    knee_up = (f.knee_drop(o) < 0.45) & (f.shin_drop(o) > 0.45)  # the thigh raised, the shin hanging
+    lifted = (f.above(f"{o}_ankle", f"{s}_ankle") > 0.35) & (folded | knee_up)
+    return _upright(f) & support & lifted & ~_kick(f, o)
 
 
 def one_leg(f):
-    def on(s):  # standing on the straight leg s; the other knee raised, or bent (seen, or hiding the shin)
-        o = _other(s)
-        support = (f.knee_angle(s) > 150) & (f.ankle_drop(s) > 1.3) & (np.abs(f.right_of(f"{s}_ankle", f"{s}_hip")) < 0.4)
-        folded = (f.knee_angle(o) < 120) | (f.length(f"{o}_knee", f"{o}_ankle") < 0.6 * f.length(f"{o}_hip", f"{o}_knee"))
-        knee_up = (f.knee_drop(o) < 0.45) & (f.shin_drop(o) > 0.45)  # the thigh raised, the shin hanging
-        lifted = (f.above(f"{o}_ankle", f"{s}_ankle") > 0.35) & (folded | knee_up)
-        return support & lifted & ~_kick(f, o)
-
-    return _upright(f) & (on("left") | on("right"))
+    return one_leg_lifting(f, "left") | one_leg_lifting(f, "right")
 
 
 def handstand(f):
@@ -365,6 +371,28 @@ ACTION_CHECKS: dict[str, Check] = {
     "touching_toes": touching_toes, "throwing": throwing, "punching": punching, "one_leg": one_leg,
     "handstand": handstand,
 }
+
+
+#: The actions whose caption leaves the side open, and the predicate of doing each with one given side:
+#: the throwing or punching arm, the lifted leg.
+SIDE_CHECKS: dict[str, Callable[[PoseFeatures, str], np.ndarray]] = {
+    "throwing": throwing_with, "punching": punching_with, "one_leg": one_leg_lifting,
+}
+
+
+def action_sides(keypoints, action: str) -> np.ndarray:
+    """Which side does each pose use for a side-free ``action`` (a key of :data:`SIDE_CHECKS`)?
+
+    Returns:
+        ``(n,)`` strings: ``"left"`` or ``"right"`` where the pose does the action with that side only,
+        ``"both"`` where both sides pass, ``""`` where it does not do the action.
+    """
+    if action not in SIDE_CHECKS:
+        raise ValueError(f"action_sides: the side of {action!r} is not defined; choose one of {list(SIDE_CHECKS)}")
+    features = PoseFeatures(keypoints)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        left, right = (SIDE_CHECKS[action](features, s) for s in SIDES)
+    return np.select([left & right, left, right], ["both", "left", "right"], "")
 
 
 def check_action(keypoints, actions: str | Sequence[str]) -> np.ndarray:
