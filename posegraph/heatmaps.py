@@ -8,8 +8,10 @@ Conventions:
 * A heatmap is ``exp(-((x - x_k)^2 + (y - y_k)^2) / (2 sigma^2))``: values in ``[0, 1]`` with a peak
   of 1 at the keypoint (as in the paper, sigma 2 at 64x64). Absent or out-of-frame joints give an
   all-zero map.
-* The diffusion model sees heatmaps rescaled to ``[-1, 1]`` (:func:`normalize_heatmaps`): background
-  -1, peak +1. :func:`denormalize_heatmaps` maps model outputs back to ``[0, 1]``.
+* The diffusion model sees heatmaps rescaled to its own value range, ``h * scale + shift``
+  (:func:`normalize_heatmaps`; the model's config holds ``heatmap_scale`` and ``heatmap_shift``).
+  The default ``2, -1`` is ``[-1, 1]``: background -1, peak +1. :func:`denormalize_heatmaps` maps model
+  outputs back to ``[0, 1]``.
 """
 from __future__ import annotations
 
@@ -104,11 +106,11 @@ def flip_heatmaps(heatmaps: torch.Tensor, flip_permutation: torch.Tensor) -> tor
     return heatmaps.flip(-1)[..., flip_permutation.to(heatmaps.device), :, :]
 
 
-def normalize_heatmaps(heatmaps: torch.Tensor) -> torch.Tensor:
-    """``[0, 1]`` heatmaps -> the model's ``[-1, 1]`` range."""
-    return heatmaps * 2 - 1
+def normalize_heatmaps(heatmaps: torch.Tensor, scale: float = 2.0, shift: float = -1.0) -> torch.Tensor:
+    """``[0, 1]`` heatmaps -> the model's range ``heatmaps * scale + shift`` (default ``[-1, 1]``)."""
+    return heatmaps * scale + shift
 
 
-def denormalize_heatmaps(sample: torch.Tensor) -> torch.Tensor:
-    """Model-range samples -> ``[0, 1]`` heatmaps (clamped)."""
-    return ((sample + 1) / 2).clamp(0, 1)
+def denormalize_heatmaps(sample: torch.Tensor, scale: float = 2.0, shift: float = -1.0) -> torch.Tensor:
+    """Model-range samples -> ``[0, 1]`` heatmaps (clamped); the inverse of :func:`normalize_heatmaps`."""
+    return ((sample - shift) / scale).clamp(0, 1)

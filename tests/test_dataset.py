@@ -8,7 +8,7 @@ import torch
 from posegraph.data.checker import check_action
 from posegraph.data.dataset import PoseTextDataset, augment_keypoints
 from posegraph.data.synthetic import SyntheticPoseGenerator
-from posegraph.heatmaps import keypoints_to_heatmaps, normalize_heatmaps
+from posegraph.heatmaps import keypoints_to_heatmaps
 from posegraph.skeleton import COCO_17
 
 PLAIN = dict(flip_prob=0.0, max_rotation=0.0, scale_range=(1.0, 1.0))  # no augmentation
@@ -26,14 +26,14 @@ def simple_pose(size=32):
     return np.stack([x, y, np.full(17, 2.0, dtype=np.float32)], -1)
 
 
-def test_a_sample_holds_model_range_heatmaps_its_caption_keypoints_and_labels(samples):
+def test_a_sample_holds_gaussian_heatmaps_its_caption_keypoints_and_labels(samples):
     dataset = PoseTextDataset.from_synthetic(samples, sigma=1.5, augment_seed=0)
     item = dataset[3]
     assert set(item) == {"heatmaps", "caption", "keypoints", "action", "side", "facing"}
     assert item["heatmaps"].shape == (17, 32, 32) and item["heatmaps"].dtype == torch.float32
     assert item["keypoints"].shape == (17, 3) and item["keypoints"].dtype == torch.float32
-    assert item["heatmaps"].min() == -1 and item["heatmaps"].max() <= 1
-    expected = normalize_heatmaps(keypoints_to_heatmaps(item["keypoints"], 32, sigma=1.5))
+    assert item["heatmaps"].min() >= 0 and item["heatmaps"].max() <= 1
+    expected = keypoints_to_heatmaps(item["keypoints"], 32, sigma=1.5)
     torch.testing.assert_close(item["heatmaps"], expected)
     assert isinstance(item["caption"], str) and item["caption"] in dataset.captions
 

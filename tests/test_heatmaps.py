@@ -130,6 +130,9 @@ def test_value_range_and_model_range_inverse():
     assert normalize_heatmaps(torch.zeros(1)).item() == -1 and normalize_heatmaps(torch.ones(1)).item() == 1
     torch.testing.assert_close(denormalize_heatmaps(n), h)
     assert denormalize_heatmaps(torch.tensor([-3.0, 3.0])).tolist() == [0.0, 1.0]
+    scaled = normalize_heatmaps(h, scale=10.0, shift=-0.2)  # a model's own range (unit variance)
+    assert scaled.min() >= -0.2 and scaled.max() <= 9.8
+    torch.testing.assert_close(denormalize_heatmaps(scaled, scale=10.0, shift=-0.2), h)
 
 
 @pytest.mark.parametrize("shape", [(17,), (17, 2), (2, 3, 17, 3), (17, 4)])

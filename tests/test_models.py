@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from posegraph.models import GUNet, PRESETS
+from posegraph.models.gunet import pool_text
 from posegraph.models.blocks import UNetUnit
 from posegraph.nn import GRAPH_LAYERS, SkeletonGraphBlock
 
@@ -101,8 +102,9 @@ def test_perturbing_sample_i_changes_no_other_sample(layer, node_features):
             assert changed.tolist() == [j == i for j in range(4)]
 
 
-def test_text_conditions_the_output_and_padding_is_ignored():
-    model = tiny()
+@pytest.mark.parametrize("pooled_text", [False, True])
+def test_text_conditions_the_output_and_padding_is_ignored(pooled_text):
+    model = tiny(pooled_text=pooled_text)
     sample, timestep, text = inputs(model, 2)
     mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]])
     with torch.no_grad():
@@ -116,6 +118,24 @@ def test_text_conditions_the_output_and_padding_is_ignored():
                               model(sample, timestep, text).sample, atol=1e-6)
     assert not torch.allclose(out, other_text, atol=1e-3)
     assert not torch.allclose(out[0], model(sample, timestep, text).sample[0], atol=1e-4)  # the mask matters
+
+
+def test_the_pooled_sentence_embedding_is_the_normalised_mean_of_the_real_tokens():
+    text = torch.randn(2, 5, 8)
+    mask = torch.tensor([[1, 1, 0, 0, 0], [1, 1, 1, 1, 1]])
+    pooled = pool_text(text, mask)
+    torch.testing.assert_close(pooled[0], torch.nn.functional.normalize(text[0, :2].mean(0), dim=0))
+    torch.testing.assert_close(pooled[1], pool_text(text[1:]).squeeze(0))
+    assert torch.allclose(pooled.norm(dim=-1), torch.ones(2))
+    assert torch.isfinite(pool_text(text, torch.zeros(2, 5))).all()  # no real token: no NaN
+
+
+def test_the_heatmap_value_range_travels_with_the_config(tmp_path):
+    model = tiny(heatmap_scale=10.0, heatmap_shift=-0.2)
+    model.save_pretrained(tmp_path)
+    loaded = GUNet.from_pretrained(tmp_path)
+    assert (loaded.config.heatmap_scale, loaded.config.heatmap_shift) == (10.0, -0.2)
+    assert (tiny().config.heatmap_scale, tiny().config.heatmap_shift) == (2.0, -1.0)  # [-1, 1], older checkpoints
 
 
 def test_any_text_width():

@@ -22,7 +22,7 @@ from posegraph.train import build_parser, main
 from posegraph.training import PRESETS, TrainConfig, Trainer, complete_checkpoints, resolve_resume
 from posegraph.training.config import config_from_arguments
 from posegraph.training.data import CaptionEmbeddings, IndexStream
-from posegraph.training.loop import diffusion_target
+from posegraph.training.loop import diffusion_target, min_snr_weights
 from posegraph.training.state import capture_rng, load_state, restore_rng, save_state
 
 REPO = Path(__file__).resolve().parents[1]
@@ -185,14 +185,17 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
     PoseGraphPipeline.from_pretrained(out)
 
 
-def test_bf16_mixed_precision_and_v_prediction(tmp_path):
+def test_bf16_mixed_precision_v_prediction_min_snr_and_unit_variance_heatmaps(tmp_path):
     out = tmp_path / "bf16"
     main(["--preset", "tiny", "--out", str(out), "--mixed-precision", "bf16", "--prediction-type", "v_prediction",
+          "--snr-gamma", "5", "--model", '{"heatmap_scale": 10.0, "heatmap_shift": -0.2, "pooled_text": true}',
           "--max-steps", "2"])
     checkpoint = out / "checkpoints" / "step_000002"
     for part in ("unet", "unet_raw"):
         assert all(w.dtype == torch.float32 and torch.isfinite(w).all() for w in weights(checkpoint, part).values())
-    assert PoseGraphPipeline.from_pretrained(out).scheduler.config.prediction_type == "v_prediction"
+    pipeline = PoseGraphPipeline.from_pretrained(out)
+    assert pipeline.scheduler.config.prediction_type == "v_prediction" and pipeline.unet.config.heatmap_scale == 10
+    assert pipeline("a man standing", num_inference_steps=2, generator=0).heatmaps.max() <= 1
 
 
 def test_adafactor_without_ema_keeps_no_weight_sized_state_and_resumes_exactly(tmp_path):
@@ -255,6 +258,17 @@ def test_the_target_is_noise_clean_heatmaps_or_velocity():
     v = DDPMScheduler(prediction_type="v_prediction")
     alpha = v.alphas_cumprod[t].view(-1, 1, 1, 1)
     assert torch.allclose(diffusion_target(v, clean, noise, t), alpha.sqrt() * noise - (1 - alpha).sqrt() * clean)
+
+
+def test_min_snr_weights_clip_the_clean_sample_weight_at_gamma():
+    t = torch.tensor([0, 300, 700, 999])
+    for kind, factor in [("sample", lambda snr: 1), ("epsilon", lambda snr: 1 / snr),
+                         ("v_prediction", lambda snr: 1 / (snr + 1))]:
+        scheduler = DDPMScheduler(prediction_type=kind, beta_schedule="squaredcos_cap_v2")
+        alpha = scheduler.alphas_cumprod[t]
+        snr = alpha / (1 - alpha)
+        expected = snr.clamp(max=5.0) * factor(snr)
+        torch.testing.assert_close(min_snr_weights(scheduler, t, 5.0), expected)
 
 
 def test_the_frozen_text_encoder_stays_out_of_the_optimiser(trainer):

@@ -1,9 +1,9 @@
-"""The training Dataset: text-pose pairs -> model-range heatmaps, with flip, rotation and scale augmentation.
+"""The training Dataset: text-pose pairs -> Gaussian heatmaps, with flip, rotation and scale augmentation.
 
 :class:`PoseTextDataset` holds keypoints ``(n, K, 3)`` in heatmap pixels, one or several captions per
 pose and optional labels (the synthetic data's ``action``, ``side``, ``facing``). Each visit yields::
 
-    {"heatmaps": (K, S, S) float32 in [-1, 1], "caption": str, "keypoints": (K, 3) float32, **labels}
+    {"heatmaps": (K, S, S) float32 in [0, 1], "caption": str, "keypoints": (K, 3) float32, **labels}
 
 Augmentation, applied to a batch at once (vectorised numpy; ``DataLoader`` fetches whole batches through
 ``__getitems__``):
@@ -34,7 +34,7 @@ import torch
 from posegraph.data.captions import swap_left_right
 from posegraph.data.coco import DEFAULT_MARGIN, hash_uniform, load_coco_pairs
 from posegraph.data.synthetic import SyntheticPoseGenerator, SyntheticSamples, flip_action
-from posegraph.heatmaps import keypoints_to_heatmaps, normalize_heatmaps
+from posegraph.heatmaps import keypoints_to_heatmaps
 from posegraph.skeleton import COCO_17, Skeleton
 
 __all__ = ["PoseTextDataset", "augment_keypoints"]
@@ -183,7 +183,7 @@ class PoseTextDataset(torch.utils.data.Dataset):
         keypoints = augment_keypoints(self.keypoints[indices], self.size, flip, angle, low + u_scale * (high - low),
                                       self.skeleton)
         keypoints = torch.from_numpy(keypoints)
-        heatmaps = normalize_heatmaps(keypoints_to_heatmaps(keypoints, self.size, self.sigma))
+        heatmaps = keypoints_to_heatmaps(keypoints, self.size, self.sigma)
         choice = (u_caption * self._counts[indices]).astype(np.int64)
         items = []
         for row, (index, flipped) in enumerate(zip(indices.tolist(), flip.tolist())):

@@ -16,9 +16,19 @@ from posegraph.models.presets import PRESETS
 from posegraph.nn import NODE_FEATURES, resolve_graph_layer
 from posegraph.skeleton import COCO_17, OPENPOSE_18
 
-__all__ = ["GUNet", "SKELETONS"]
+__all__ = ["GUNet", "SKELETONS", "pool_text"]
 
 SKELETONS = {"coco_17": COCO_17, "openpose_18": OPENPOSE_18}
+
+
+def pool_text(text: Tensor, mask: Tensor | None = None) -> Tensor:
+    """The sentence embedding: the mean of the real tokens' embeddings, L2-normalised.
+
+    Shapes: ``text (batch, tokens, dim)``, ``mask (batch, tokens)`` (1/True on real tokens) -> ``(batch, dim)``
+    """
+    weights = torch.ones(text.shape[:2], dtype=text.dtype, device=text.device) if mask is None else mask.to(text.dtype)
+    mean = (text * weights[..., None]).sum(1) / weights.sum(1, keepdim=True).clamp(min=1)
+    return nn.functional.normalize(mean, dim=-1)
 
 
 class GUNet(ModelMixin, ConfigMixin):
@@ -67,6 +77,14 @@ class GUNet(ModelMixin, ConfigMixin):
         graph_kwargs: further :class:`~posegraph.nn.SkeletonGraphBlock` / layer keyword arguments, e.g.
             ``{"heads": 4}`` for gat or ``{"dense": True}`` for gcn.
         skeleton: the joint layout of the graph blocks, ``"coco_17"`` or ``"openpose_18"``.
+        pooled_text: also condition on the whole sentence: the masked mean of the token embeddings,
+            L2-normalised (all-MiniLM-L6-v2's sentence embedding, trained to map paraphrases close together),
+            through a two-layer MLP added to the time embedding. Cross-attention still reads every token.
+        heatmap_scale, heatmap_shift: the model's value range: a ``[0, 1]`` heatmap ``h`` is the sample
+            ``h * heatmap_scale + heatmap_shift`` (:func:`posegraph.heatmaps.normalize_heatmaps`). Not used by
+            ``forward``; training and the pipeline read them, as diffusers pipelines read a VAE's
+            ``scaling_factor``. ``2, -1`` is ``[-1, 1]``; the ``cpu`` preset's ``10, -0.2`` gives heatmaps
+            about zero mean and unit variance, the scale the noise schedule is made for.
 
     Shapes:
         - **sample:** ``(batch, in_channels, sample_size, sample_size)``
@@ -102,6 +120,9 @@ class GUNet(ModelMixin, ConfigMixin):
         graph_learnable_edge_weight: bool = False,
         graph_kwargs: dict | None = None,
         skeleton: str = "coco_17",
+        pooled_text: bool = False,
+        heatmap_scale: float = 2.0,
+        heatmap_shift: float = -1.0,
     ):
         super().__init__()
         self.gradient_checkpointing = False  # enable_gradient_checkpointing() turns it on
@@ -130,6 +151,7 @@ class GUNet(ModelMixin, ConfigMixin):
 
         self.time_proj = Timesteps(channels[0], flip_sin_to_cos=True, downscale_freq_shift=0)
         self.time_embedding = TimestepEmbedding(channels[0], temb_channels)
+        self.text_embedding = TimestepEmbedding(cross_attention_dim, temb_channels) if pooled_text else None
         self.conv_in = nn.Sequential(nn.PixelUnshuffle(stem_stride),
                                      nn.Conv2d(in_channels * stem_stride**2, channels[0], conv_in_kernel,
                                                padding=conv_in_kernel // 2))
@@ -179,6 +201,8 @@ class GUNet(ModelMixin, ConfigMixin):
         self._check_inputs(sample, encoder_hidden_states, encoder_attention_mask)
         temb = self.time_embedding(self.time_proj(self._timesteps(timestep, sample)).to(sample.dtype))
         text = encoder_hidden_states
+        if self.text_embedding is not None:
+            temb = temb + self.text_embedding(pool_text(text, encoder_attention_mask))
         text_bias = None
         if encoder_attention_mask is not None:  # 1 keep / 0 pad -> additive bias, one row for every query
             text_bias = ((1 - encoder_attention_mask.to(sample.dtype)) * -10000.0).unsqueeze(1)

@@ -178,7 +178,8 @@ class PoseGraphPipeline(DiffusionPipeline):
         cond_index = index[: len(pose_prompts)]
         uncond_index = index[len(pose_prompts):]
 
-        size = self.unet.config.sample_size
+        config = self.unet.config
+        size = config.sample_size
         keypoints, confidence, heatmaps = [], [], []
         chunks = torch.arange(len(pose_prompts)).split(batch_size)
         with self.progress_bar(total=len(chunks) * num_inference_steps) as progress:
@@ -188,7 +189,7 @@ class PoseGraphPipeline(DiffusionPipeline):
                 generators = [torch.Generator().manual_seed(seeds[i]) for i in chunk.tolist()]
                 sample = self._denoise(scheduler, num_inference_steps, generators, embeddings[rows], mask[rows],
                                        guidance_scale if guided else None, progress)
-                chunk_heatmaps = denormalize_heatmaps(sample)
+                chunk_heatmaps = denormalize_heatmaps(sample, config.heatmap_scale, config.heatmap_shift)
                 chunk_keypoints, chunk_confidence = heatmaps_to_keypoints(chunk_heatmaps, return_confidence=True)
                 keypoints.append(_to_canvas(chunk_keypoints, size, height, width).cpu())
                 confidence.append(chunk_confidence.cpu())
@@ -210,7 +211,7 @@ class PoseGraphPipeline(DiffusionPipeline):
             guidance_scale: the guidance weight, or ``None`` for one conditional pass.
 
         Returns:
-            ``(chunk, K, S, S)`` float32 samples in the model's ``[-1, 1]`` range.
+            ``(chunk, K, S, S)`` float32 samples in the model's value range (``unet.config.heatmap_scale``/``_shift``).
         """
         config = self.unet.config
         shape = (len(generators), config.in_channels, config.sample_size, config.sample_size)

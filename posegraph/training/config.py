@@ -79,6 +79,7 @@ class TrainConfig:
             of 17 maps (68 values) into 32 channels, so it cannot reproduce per-pixel noise, which
             ``epsilon`` and (at low noise) ``v_prediction`` need; smooth clean heatmaps it can.
         num_train_timesteps, beta_schedule: the DDPM noise schedule (diffusers ``DDPMScheduler``).
+        snr_gamma: min-SNR-gamma loss weighting (``None``: every timestep's loss counts alike).
         cond_dropout: fraction of samples trained with the null text embedding (classifier-free guidance).
 
     Run control (may change when resuming; see :data:`RUN_CONTROL_FIELDS`):
@@ -120,6 +121,7 @@ class TrainConfig:
     prediction_type: str = "epsilon"
     num_train_timesteps: int = 1000
     beta_schedule: str = "squaredcos_cap_v2"
+    snr_gamma: float | None = None
     cond_dropout: float = 0.1
 
     checkpoint_every: int = 500
@@ -177,6 +179,7 @@ class TrainConfig:
         need(0 <= self.ema_decay < 1, "ema_decay", "must be in [0, 1)")
         need(self.ema_power > 0, "ema_power", "must be positive")
         need(0 <= self.cond_dropout < 1, "cond_dropout", "must be in [0, 1)")
+        need(self.snr_gamma is None or self.snr_gamma > 0, "snr_gamma", "must be positive or none")
         need(self.mixed_precision in ("no", "bf16", "fp16"), "mixed_precision", "must be one of no, bf16, fp16")
         for name in ("compile", "channels_last", "gradient_checkpointing"):
             need(isinstance(getattr(self, name), bool), name, "must be true or false")

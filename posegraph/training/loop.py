@@ -15,10 +15,11 @@ from accelerate.state import AcceleratorState
 from accelerate.utils import gather_object, set_seed
 from diffusers import DDPMScheduler
 from diffusers.optimization import get_cosine_schedule_with_warmup
-from diffusers.training_utils import EMAModel
+from diffusers.training_utils import EMAModel, compute_snr
 from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
+from posegraph.heatmaps import normalize_heatmaps
 from posegraph.models import GUNet
 from posegraph.text import TextEncoder
 from posegraph.training.checkpoint import (STATE_NAMES, clean_partial_saves, complete_checkpoints, prune_checkpoints,
@@ -27,7 +28,7 @@ from posegraph.training.config import OPTIMIZERS, TrainConfig, config_mismatches
 from posegraph.training.data import CaptionEmbeddings, IndexStream, build_dataset
 from posegraph.training.state import capture_rng, load_state, restore_rng
 
-__all__ = ["train", "Trainer", "NonFiniteLossError", "diffusion_loss", "diffusion_target"]
+__all__ = ["train", "Trainer", "NonFiniteLossError", "diffusion_loss", "diffusion_target", "min_snr_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,22 @@ def diffusion_target(scheduler: DDPMScheduler, clean: torch.Tensor, noise: torch
     if kind == "sample":
         return clean
     return scheduler.get_velocity(clean, noise, timesteps)
+
+
+def min_snr_weights(scheduler: DDPMScheduler, timesteps: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Min-SNR-gamma loss weights ``(batch,)`` (Hang et al. 2023) for the scheduler's prediction type.
+
+    Each timestep's loss is weighted as if the model predicted the clean sample with weight
+    ``min(SNR, gamma)``: low-noise steps, whose loss is small and easy, stop dominating the gradient.
+    """
+    snr = compute_snr(scheduler, timesteps)
+    clipped = snr.clamp(max=gamma)
+    kind = scheduler.config.prediction_type
+    if kind == "epsilon":
+        return clipped / snr
+    if kind == "v_prediction":
+        return clipped / (snr + 1)
+    return clipped
 
 
 class _LossLog:
@@ -184,7 +201,8 @@ class Trainer:
     def losses(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-sample diffusion losses ``(batch,)`` and the timesteps drawn ``(batch,)``."""
         config, g, device = self.config, self.generator, self.accelerator.device
-        clean = batch["heatmaps"].to(device)  # (batch, K, S, S) in [-1, 1]
+        unet = self.unet.config
+        clean = normalize_heatmaps(batch["heatmaps"].to(device), unet.heatmap_scale, unet.heatmap_shift)
         size = len(clean)
         timesteps = torch.randint(0, config.num_train_timesteps, (size,), generator=g, device=device)
         noise = torch.randn(clean.shape, generator=g, device=device)
@@ -193,7 +211,10 @@ class Trainer:
         noisy = self.noise_scheduler.add_noise(clean, noise, timesteps).contiguous(memory_format=self.memory_format)
         target = diffusion_target(self.noise_scheduler, clean, noise, timesteps)
         prediction = self.model(noisy, timesteps, encoder_hidden_states=text, encoder_attention_mask=mask).sample
-        return diffusion_loss(prediction, target), timesteps
+        losses = diffusion_loss(prediction, target)
+        if config.snr_gamma is not None:
+            losses = losses * min_snr_weights(self.noise_scheduler, timesteps, config.snr_gamma)
+        return losses, timesteps
 
     def train_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimiser step; returns every process's losses and timesteps (gathered)."""
