@@ -241,13 +241,20 @@ def test_caption_for_and_example_prompts():
         side = split_action(action)[1]
         assert any(side in t for t in text) if side else True
         phrases = [phrase.split("{")[0].split()[0] for phrase in caps.ACTION_PHRASES[split_action(action)[0]]]
-        assert all(any(word in t for word in phrases) for t in text), text  # a prompt names its action
+        words = phrases + [caps._PRESENT[w] for w in phrases if w in caps._PRESENT]
+        assert all(any(word in t for word in words) for t in text), text  # a prompt names its action
     prompts = caps.example_prompts()
     assert len(prompts) == len(ACTIONS) and "left" in prompts[ACTIONS.index("waving_left")]
     with pytest.raises(ValueError, match="unknown action"):
         caps.caption_for("dancing", rng)
     with pytest.raises(ValueError, match="unknown actions"):
         caps.example_prompts(["dancing"])
+
+
+def test_present_tense_covers_every_participle():
+    leading = {phrase.split()[0] for phrases in caps.ACTION_PHRASES.values() for phrase in phrases}
+    assert {word for word in leading if word.endswith("ing")} <= set(caps._PRESENT)
+    assert caps._present("standing still") == "stands still" and caps._present("on {pos} knees") == "is on {pos} knees"
 
 
 def caption_for_all(action, rng, n=30):

@@ -19,51 +19,93 @@ __all__ = ["ACTION_PHRASES", "caption_for", "make_captions", "example_prompts", 
 # pronoun, {side} "left" or "right".
 ACTION_PHRASES: dict[str, tuple[str, ...]] = {
     "standing": ("standing", "standing still", "standing up straight", "standing with {pos} arms at {pos} sides",
-                 "standing upright", "standing and looking ahead", "standing around"),
+                 "standing upright", "standing and looking ahead", "standing around", "posing for a photo",
+                 "waiting quietly", "standing tall", "standing in place", "staying on {pos} feet"),
     "walking": ("walking", "walking along", "strolling", "walking forward", "taking a walk", "walking down the path",
-                "striding along"),
-    "running": ("running", "jogging", "sprinting", "running fast", "running at full speed", "going for a run"),
+                "striding along", "walking across the street", "wandering around", "stepping forward",
+                "heading down the road", "walking to work", "pacing"),
+    "running": ("running", "jogging", "sprinting", "running fast", "running at full speed", "going for a run",
+                "dashing ahead", "racing down the track", "running a race", "running down the street",
+                "jogging through the park", "hurrying along"),
     "jumping": ("jumping", "jumping in the air", "leaping into the air", "jumping up with {pos} arms raised",
-                "jumping for joy", "doing a big jump"),
+                "jumping for joy", "doing a big jump", "springing into the air", "leaping up high",
+                "jumping up and down", "bouncing in the air"),
     "sitting": ("sitting", "sitting down", "sitting on a chair", "sitting on a bench", "seated on a chair",
-                "sitting on a stool", "sitting on a couch"),
+                "sitting on a stool", "sitting on a couch", "sitting at a table", "sitting on the steps",
+                "sitting in an armchair", "resting on a bench", "taking a seat"),
     "squatting": ("squatting", "squatting down", "crouching", "crouching down", "doing a deep squat",
-                  "squatting low to the ground"),
-    "kneeling": ("kneeling", "kneeling down", "kneeling on the ground", "kneeling on the floor", "on {pos} knees"),
+                  "squatting low to the ground", "hunkering down", "crouching low", "squatting on {pos} heels"),
+    "kneeling": ("kneeling", "kneeling down", "kneeling on the ground", "kneeling on the floor", "on {pos} knees",
+                 "down on one knee", "kneeling in the grass", "getting down on {pos} knees"),
     "lying_down": ("lying down", "lying on the ground", "lying on the grass", "lying on the floor", "laying down",
-                   "resting on the ground", "stretched out on the ground"),
+                   "resting on the ground", "stretched out on the ground", "sleeping on the floor",
+                   "napping on the grass", "lying flat on {pos} back", "sunbathing", "lying on a blanket"),
     "waving": ("waving {pos} {side} hand", "waving with {pos} {side} hand", "waving hello with {pos} {side} hand",
-               "waving {pos} {side} arm", "waving with the {side} hand", "giving a wave with {pos} {side} hand"),
+               "waving {pos} {side} arm", "waving with the {side} hand", "giving a wave with {pos} {side} hand",
+               "saying hi with {pos} {side} hand", "waving goodbye with {pos} {side} hand"),
     "raise_arm": ("raising {pos} {side} arm", "raising {pos} {side} hand", "holding {pos} {side} arm up",
                   "putting {pos} {side} hand up", "reaching up with {pos} {side} arm",
-                  "lifting {pos} {side} arm above {pos} head"),
+                  "lifting {pos} {side} arm above {pos} head", "sticking {pos} {side} hand in the air",
+                  "stretching {pos} {side} arm up high"),
     "raise_both_arms": ("raising both arms", "raising both hands", "holding both arms up",
                         "holding {pos} arms up in the air", "putting both hands up",
                         "lifting {pos} arms above {pos} head", "reaching up with both arms",
-                        "cheering with both arms up"),
+                        "cheering with both arms up", "throwing both hands in the air", "celebrating with arms up",
+                        "stretching both arms toward the sky"),
     "arms_out": ("stretching {pos} arms out to the sides", "holding {pos} arms out wide", "spreading {pos} arms wide",
                  "extending both arms to the sides", "making a T shape with {pos} arms",
-                 "balancing with {pos} arms spread out"),
+                 "balancing with {pos} arms spread out", "standing with outstretched arms",
+                 "opening {pos} arms wide"),
     "hands_on_hips": ("putting {pos} hands on {pos} hips", "resting {pos} hands on {pos} hips",
                       "holding {pos} hands on {pos} hips", "posing with {pos} hands on {pos} hips",
-                      "keeping {pos} hands on {pos} hips"),
+                      "keeping {pos} hands on {pos} hips", "standing with {pos} hands on {pos} hips",
+                      "standing akimbo"),
     "arms_crossed": ("crossing {pos} arms", "folding {pos} arms", "keeping {pos} arms folded across {pos} chest",
-                     "holding {pos} arms crossed", "waiting with {pos} arms crossed"),
-    "pointing": ("pointing with {pos} {side} hand", "pointing {pos} {side} arm out", "pointing at something with {pos} {side} hand",
-                 "pointing into the distance with {pos} {side} arm", "pointing with the {side} index finger"),
-    "kicking": ("kicking with {pos} {side} leg", "kicking {pos} {side} leg forward", "kicking a ball with {pos} {side} foot",
-                "doing a front kick with {pos} {side} leg", "kicking high with the {side} leg",
-                "swinging {pos} {side} leg up"),
+                     "holding {pos} arms crossed", "waiting with {pos} arms crossed",
+                     "standing with folded arms", "watching with {pos} arms crossed"),
+    "pointing": ("pointing with {pos} {side} hand", "pointing {pos} {side} arm out",
+                 "pointing at something with {pos} {side} hand", "pointing into the distance with {pos} {side} arm",
+                 "pointing with the {side} index finger", "showing the way with {pos} {side} arm",
+                 "gesturing ahead with {pos} {side} hand"),
+    "kicking": ("kicking with {pos} {side} leg", "kicking {pos} {side} leg forward",
+                "kicking a ball with {pos} {side} foot", "doing a front kick with {pos} {side} leg",
+                "kicking high with the {side} leg", "swinging {pos} {side} leg up",
+                "booting a ball with {pos} {side} foot", "striking a ball with the {side} foot"),
     "touching_toes": ("touching {pos} toes", "bending forward to touch {pos} toes", "bending over",
-                      "bending down to touch the ground", "reaching for {pos} toes", "stretching {pos} hamstrings"),
+                      "bending down to touch the ground", "reaching for {pos} toes", "stretching {pos} hamstrings",
+                      "folding forward at the waist", "bending down low", "reaching down to {pos} feet"),
     "throwing": ("throwing a ball", "throwing a frisbee", "pitching a baseball", "throwing something",
-                 "about to throw a ball", "winding up to throw"),
+                 "about to throw a ball", "winding up to throw", "tossing a ball", "hurling a ball",
+                 "making a throw", "pitching the ball"),
     "punching": ("punching", "punching the air", "boxing", "punching forward", "jabbing at a target",
-                 "sparring"),
+                 "sparring", "throwing a punch", "hitting a punching bag", "shadow boxing", "striking with a fist"),
     "one_leg": ("standing on one leg", "balancing on one leg", "standing on one foot", "balancing on one foot",
-                "lifting one leg off the ground", "holding a one-legged balance"),
+                "lifting one leg off the ground", "holding a one-legged balance", "doing a tree pose",
+                "balancing with one knee raised", "standing like a flamingo", "raising one knee up"),
     "handstand": ("doing a handstand", "standing on {pos} hands", "balancing upside down on {pos} hands",
-                  "upside down in a handstand", "performing a handstand"),
+                  "upside down in a handstand", "performing a handstand", "walking on {pos} hands",
+                  "flipping upside down onto {pos} hands", "holding a handstand"),
+}
+# Third-person present forms of the phrases' leading participles ("A man stands in a park."); a phrase
+# led by another word takes "is" ("A man is on his knees.").
+_PRESENT = {
+    "balancing": "balances", "bending": "bends", "booting": "boots", "bouncing": "bounces", "boxing": "boxes",
+    "celebrating": "celebrates", "cheering": "cheers", "crossing": "crosses", "crouching": "crouches",
+    "dashing": "dashes", "doing": "does", "extending": "extends", "flipping": "flips", "folding": "folds",
+    "gesturing": "gestures", "getting": "gets", "giving": "gives", "going": "goes", "heading": "heads",
+    "hitting": "hits", "holding": "holds", "hunkering": "hunkers", "hurling": "hurls", "hurrying": "hurries",
+    "jabbing": "jabs", "jogging": "jogs", "jumping": "jumps", "keeping": "keeps", "kicking": "kicks",
+    "kneeling": "kneels", "laying": "lays", "leaping": "leaps", "lifting": "lifts", "lying": "lies",
+    "making": "makes", "napping": "naps", "opening": "opens", "pacing": "paces", "performing": "performs",
+    "pitching": "pitches", "pointing": "points", "posing": "poses", "punching": "punches", "putting": "puts",
+    "racing": "races", "raising": "raises", "reaching": "reaches", "resting": "rests", "running": "runs",
+    "saying": "says", "showing": "shows", "sitting": "sits", "sleeping": "sleeps", "sparring": "spars",
+    "spreading": "spreads", "springing": "springs", "sprinting": "sprints", "squatting": "squats",
+    "standing": "stands", "staying": "stays", "stepping": "steps", "sticking": "sticks", "stretching": "stretches",
+    "striding": "strides", "striking": "strikes", "strolling": "strolls", "sunbathing": "sunbathes",
+    "swinging": "swings", "taking": "takes", "throwing": "throws", "tossing": "tosses", "touching": "touches",
+    "waiting": "waits", "walking": "walks", "wandering": "wanders", "watching": "watches", "waving": "waves",
+    "winding": "winds",
 }
 # An optional tail naming the hand for the one-handed unsided actions.
 _HAND_TAIL = {"throwing": " with {pos} {side} hand", "punching": " with {pos} {side} fist"}
@@ -86,7 +128,21 @@ _SCENES = (
     "on a stage", "near a fence", "in a parking lot", "in the snow", "in an office", "on a baseball field",
     "on a soccer field", "in front of a brick wall", "by the water", "in a backyard", "on a dirt road",
     "at a train station", "under a blue sky", "in a classroom", "at the beach", "on a basketball court",
+    "in a hallway", "at the airport", "on a rooftop", "in a garden", "by a lake", "in a studio", "on a bridge",
+    "in the rain", "at a bus stop", "in a shopping mall", "on a hiking trail", "in a yoga studio", "at a market",
+    "on a track", "in a bedroom", "outside a cafe", "at night", "in the sunshine",
 )
+# What a subject wears or carries, and how they look: "A man in a red shirt ...", "A smiling girl ...".
+_DESCRIPTIONS = (
+    "in a red shirt", "in a blue jacket", "wearing a hat", "wearing sunglasses", "in a black coat",
+    "with a backpack", "in a striped shirt", "in jeans", "in a green sweater", "wearing a cap", "in a white t-shirt",
+    "in a yellow raincoat", "with short hair", "in sports clothes", "in a uniform", "in shorts", "with long hair",
+    "in a gray hoodie", "wearing glasses", "in a suit",
+)
+_ADJECTIVES = ("smiling", "happy", "tall", "cheerful", "sporty", "relaxed", "thin", "young")
+DESCRIPTION_RATE = 0.3  # subjects described by clothing or looks
+ADJECTIVE_RATE = 0.15
+PRESENT_RATE = 0.35  # action phrases in the present tense: "A man stands ..."
 _VIEWS = {  # facing -> phrases; three-quarter views go unmentioned
     "front": (", facing the camera",), "back": (", seen from behind", " with {pos} back to the camera"),
     "left": (", seen from the side", ", in profile"), "right": (", seen from the side", ", in profile"),
@@ -95,6 +151,7 @@ _TEMPLATES = (
     "{A} {act} {scene}.", "{A} is {act} {scene}.", "{A} {scene} {act}.", "A photo of {a} {act} {scene}.",
     "{A} {act}.", "{a} {act}", "{A} is {act}.", "There is {a} {act} {scene}.", "An image of {a} {act}.",
 )
+_PRESENT_TEMPLATES = ("{A} {act} {scene}.", "{A} {act}.", "{a} {act} {scene}", "{A} {scene} {act}.")
 _SCENE_ONLY = ("{A} {scene}.", "{A} next to {scene_object}.", "There is {a} {scene}.", "A picture of {a} {scene}.")
 _SCENE_OBJECTS = ("a tree", "a car", "a fence", "a wall", "a window", "a bicycle", "a bus stop", "a door")
 SCENE_ONLY_RATE = 0.08  # captions that describe only the scene, as COCO's often do
@@ -106,7 +163,7 @@ def _article(noun: str) -> str:
 
 
 def _caption(action: str, side: str | None, facing: str, sex: str, u: np.ndarray) -> str:
-    """One caption from ten uniform numbers ``u`` in [0, 1) (so a batch is drawn in one call)."""
+    """One caption from thirteen uniform numbers ``u`` in [0, 1) (so a batch is drawn in one call)."""
     pick = lambda seq, x: seq[int(x * len(seq))]  # noqa: E731
     key = split_action(action)[0]
     own = _SUBJECTS[sex]
@@ -114,6 +171,10 @@ def _caption(action: str, side: str | None, facing: str, sex: str, u: np.ndarray
     subject = pick(own, u[0]) if u[1] < 0.65 else pick(neutral, u[0])
     gendered = subject in _SUBJECTS[sex] and subject not in ("kid", "child")
     pos = ("her" if sex in ("woman", "girl") else "his") if gendered or u[2] < 0.5 else "their"
+    if u[10] < ADJECTIVE_RATE and not subject.startswith(("young", "older", "little")):
+        subject = f"{pick(_ADJECTIVES, u[10] / ADJECTIVE_RATE)} {subject}"
+    if u[11] < DESCRIPTION_RATE:
+        subject = f"{subject} {pick(_DESCRIPTIONS, u[11] / DESCRIPTION_RATE)}"
     scene = pick(_SCENES, u[3])
     if u[4] < SCENE_ONLY_RATE:
         return pick(_SCENE_ONLY, u[5]).format(a=_article(subject), A=_article(subject).capitalize(), scene=scene,
@@ -123,11 +184,21 @@ def _caption(action: str, side: str | None, facing: str, sex: str, u: np.ndarray
         act += _HAND_TAIL[key]
     if facing in _VIEWS and u[8] < VIEW_RATE:
         act += pick(_VIEWS[facing], u[5])
-    template = pick(_TEMPLATES, u[9])
+    if u[12] < PRESENT_RATE:
+        template = pick(_PRESENT_TEMPLATES, u[9])
+        act = _present(act)
+    else:
+        template = pick(_TEMPLATES, u[9])
     if template.endswith("{scene}.") and act.count(",") > 0:  # keep the view phrase last
         template = template.replace(" {scene}.", ".")
     text = template.format(a=_article(subject), A=_article(subject).capitalize(), act=act, scene=scene)
     return text.format(pos=pos, side=side)
+
+
+def _present(act: str) -> str:
+    """A participle phrase in the third-person present: "standing still" -> "stands still"."""
+    first, _, rest = act.partition(" ")
+    return f"{_PRESENT[first]} {rest}".strip() if first in _PRESENT else f"is {act}"
 
 
 def _sex(female: bool, child: bool) -> str:
@@ -136,7 +207,7 @@ def _sex(female: bool, child: bool) -> str:
 
 def make_captions(rng: np.random.Generator, actions, sides, facings, female, child) -> list[str]:
     """One caption per sample; all arguments are length-``n`` sequences (sides may hold None)."""
-    u = rng.random((len(actions), 10))
+    u = rng.random((len(actions), 13))
     return [_caption(a, s, f, _sex(fe, ch), ui) for a, s, f, fe, ch, ui in zip(actions, sides, facings, female, child, u)]
 
 
@@ -149,7 +220,7 @@ def caption_for(action: str, rng: np.random.Generator, side: str | None = None) 
     if key not in ACTION_PHRASES:
         raise ValueError(f"caption_for: unknown action {action!r}; see posegraph.data.synthetic.ACTIONS")
     side = named or side or ("left" if rng.random() < 0.5 else "right")
-    u = rng.random(10)
+    u = rng.random(13)
     u[4] = SCENE_ONLY_RATE + u[4] * (1 - SCENE_ONLY_RATE)
     return _caption(action, side, "front-left", _sex(rng.random() < 0.5, rng.random() < 0.15), u)
 
