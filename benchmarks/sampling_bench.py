@@ -4,7 +4,7 @@
 
 One timed call is ``pipe(prompts, guidance_scale=5, num_inference_steps=N, scheduler=NAME, batch_size=B)`` on
 B synthetic captions, one pose each (so up to B distinct prompts are encoded in every call, the worst case for
-text encoding), keypoints only. The headline configuration is issue 7's target: batch 256, 20 DPM-Solver++
+text encoding), keypoints only. The headline configuration is the project's goal: batch 256, 20 DPM-Solver++
 steps with guidance, at least 10 poses/s on a 2-core CPU. Three sweeps vary one setting around it: the batch
 size, the number of steps, the scheduler. Each figure is the median of ``--repeats`` calls after a short
 warm-up call.
@@ -33,7 +33,7 @@ from posegraph.models import GUNet
 from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, SCHEDULERS, PoseGraphPipeline
 from posegraph.text import TextEncoder
 
-TARGET = 10.0  # poses/s, issue 7, on the cpu preset on a 2-core CPU
+TARGET = 10.0  # poses/s: the project's goal for the cpu preset on a 2-core CPU
 
 
 def build_pipeline(args) -> PoseGraphPipeline:
@@ -167,7 +167,7 @@ def main(argv=None) -> str:
                 f"fast paths: {', '.join(options) or 'none'}; median of {args.repeats} calls after a 2-step warm-up")
     lines = header("Sampling throughput (posegraph.pipelines)", "sampling_bench.py", argv, workload)
     head = f"batch {args.headline_batch}, {args.headline_steps} {args.headline_scheduler} steps, guidance on"
-    lines += [f"**Headline: {headline:,.1f} poses/s** ({head}; issue 7's target on the cpu preset and a 2-core "
+    lines += [f"**Headline: {headline:,.1f} poses/s** ({head}; the project's goal on the cpu preset and a 2-core "
               f"CPU: >= {TARGET:g} poses/s)", "",
               "| batch | steps | scheduler | seconds / call | ms / step | poses/s |", "|---:|---:|---|---:|---:|---:|",
               *rows]
