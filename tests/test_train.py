@@ -260,14 +260,14 @@ def test_the_target_is_noise_clean_heatmaps_or_velocity():
     assert torch.allclose(diffusion_target(v, clean, noise, t), alpha.sqrt() * noise - (1 - alpha).sqrt() * clean)
 
 
-def test_min_snr_weights_clip_the_clean_sample_weight_at_gamma():
+def test_snr_weights_count_each_step_as_a_clean_sample_error_of_weight_min_snr_gamma_plus_one():
     t = torch.tensor([0, 300, 700, 999])
-    for kind, factor in [("sample", lambda snr: 1), ("epsilon", lambda snr: 1 / snr),
+    for kind, factor in [("sample", lambda snr: 1), ("epsilon", lambda snr: 1 / (snr + 1e-8)),
                          ("v_prediction", lambda snr: 1 / (snr + 1))]:
         scheduler = DDPMScheduler(prediction_type=kind, beta_schedule="squaredcos_cap_v2")
         alpha = scheduler.alphas_cumprod[t]
         snr = alpha / (1 - alpha)
-        expected = snr.clamp(max=5.0) * factor(snr)
+        expected = (snr.clamp(max=5.0) + 1) * factor(snr)
         torch.testing.assert_close(min_snr_weights(scheduler, t, 5.0), expected)
 
 

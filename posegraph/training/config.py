@@ -79,7 +79,9 @@ class TrainConfig:
             of 17 maps (68 values) into 32 channels, so it cannot reproduce per-pixel noise, which
             ``epsilon`` and (at low noise) ``v_prediction`` need; smooth clean heatmaps it can.
         num_train_timesteps, beta_schedule: the DDPM noise schedule (diffusers ``DDPMScheduler``).
-        snr_gamma: min-SNR-gamma loss weighting (``None``: every timestep's loss counts alike).
+        snr_gamma: weight each timestep's loss as a clean-sample error of weight ``min(SNR, snr_gamma) + 1``
+            (min-SNR-gamma plus one; see ``posegraph.training.loop.min_snr_weights``); ``None``: every timestep's
+            loss counts alike in the units of ``prediction_type``.
         cond_dropout: fraction of samples trained with the null text embedding (classifier-free guidance).
 
     Run control (may change when resuming; see :data:`RUN_CONTROL_FIELDS`):

@@ -56,19 +56,21 @@ def diffusion_target(scheduler: DDPMScheduler, clean: torch.Tensor, noise: torch
 
 
 def min_snr_weights(scheduler: DDPMScheduler, timesteps: torch.Tensor, gamma: float) -> torch.Tensor:
-    """Min-SNR-gamma loss weights ``(batch,)`` (Hang et al. 2023) for the scheduler's prediction type.
+    """Loss weights ``(batch,)`` that count each timestep as a clean-sample error of weight ``min(SNR, gamma) + 1``.
 
-    Each timestep's loss is weighted as if the model predicted the clean sample with weight
-    ``min(SNR, gamma)``: low-noise steps, whose loss is small and easy, stop dominating the gradient.
+    This is min-SNR-gamma (Hang et al. 2023) plus one: the easy low-noise steps, whose weight grows with the SNR
+    under noise or velocity prediction, are capped at ``gamma + 1``, while the high-noise steps (SNR near 0),
+    where the model chooses the pose, keep the weight 1 that clean-sample prediction gives them rather than
+    min-SNR's 0, which leaves the model's early predictions untrained and their noise in the samples.
     """
     snr = compute_snr(scheduler, timesteps)
-    clipped = snr.clamp(max=gamma)
+    clean_weight = snr.clamp(max=gamma) + 1
     kind = scheduler.config.prediction_type
     if kind == "epsilon":
-        return clipped / snr
+        return clean_weight / (snr + 1e-8)
     if kind == "v_prediction":
-        return clipped / (snr + 1)
-    return clipped
+        return clean_weight / (snr + 1)
+    return clean_weight
 
 
 class _LossLog:
@@ -170,9 +172,13 @@ class Trainer:
                                                         device=device)
         unet = GUNet.from_preset(config.preset, **{"cross_attention_dim": self.text_encoder.hidden_size,
                                                    **config.model})
+        # Samplers start from this config: "trailing" spacing makes their first step the last training timestep
+        # (pure noise, as sampling starts), and DDPM/DDIM clip the clean prediction to the model's value range.
+        low, high = unet.config.heatmap_shift, unet.config.heatmap_scale + unet.config.heatmap_shift
         self.noise_scheduler = DDPMScheduler(num_train_timesteps=config.num_train_timesteps,
                                              beta_schedule=config.beta_schedule,
-                                             prediction_type=config.prediction_type)
+                                             prediction_type=config.prediction_type, timestep_spacing="trailing",
+                                             clip_sample_range=max(abs(low), abs(high)))
         self.dataset = build_dataset(config, size=unet.config.sample_size)
         self.captions = CaptionEmbeddings(self.text_encoder, self.dataset.captions, show_progress=self.is_main)
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
