@@ -34,15 +34,15 @@ ACTION_PHRASES: dict[str, tuple[str, ...]] = {
                 "sitting on a stool", "sitting on a couch", "sitting at a table", "sitting on the steps",
                 "sitting in an armchair", "resting on a bench", "taking a seat"),
     "squatting": ("squatting", "squatting down", "crouching", "crouching down", "doing a deep squat",
-                  "squatting low to the ground", "hunkering down", "crouching low", "squatting on {pos} heels"),
+                  "squatting low to the ground", "hunkering down", "crouching low", "squatting with {pos} heels down"),
     "kneeling": ("kneeling", "kneeling down", "kneeling on the ground", "kneeling on the floor", "on {pos} knees",
-                 "down on one knee", "kneeling in the grass", "getting down on {pos} knees"),
+                 "dropping to one knee", "kneeling in the grass", "getting down on {pos} knees"),
     "lying_down": ("lying down", "lying on the ground", "lying on the grass", "lying on the floor", "laying down",
                    "resting on the ground", "stretched out on the ground", "sleeping on the floor",
-                   "napping on the grass", "lying flat on {pos} back", "sunbathing", "lying on a blanket"),
+                   "napping on the grass", "lying face up", "sunbathing", "lying on a blanket"),
     "waving": ("waving {pos} {side} hand", "waving with {pos} {side} hand", "waving hello with {pos} {side} hand",
                "waving {pos} {side} arm", "waving with the {side} hand", "giving a wave with {pos} {side} hand",
-               "saying hi with {pos} {side} hand", "waving goodbye with {pos} {side} hand"),
+               "saying hi with {pos} {side} hand", "waving farewell with {pos} {side} hand"),
     "raise_arm": ("raising {pos} {side} arm", "raising {pos} {side} hand", "holding {pos} {side} arm up",
                   "putting {pos} {side} hand up", "reaching up with {pos} {side} arm",
                   "lifting {pos} {side} arm above {pos} head", "sticking {pos} {side} hand in the air",
@@ -91,7 +91,7 @@ ACTION_PHRASES: dict[str, tuple[str, ...]] = {
 _PRESENT = {
     "balancing": "balances", "bending": "bends", "booting": "boots", "bouncing": "bounces", "boxing": "boxes",
     "celebrating": "celebrates", "cheering": "cheers", "crossing": "crosses", "crouching": "crouches",
-    "dashing": "dashes", "doing": "does", "extending": "extends", "flipping": "flips", "folding": "folds",
+    "dashing": "dashes", "doing": "does", "dropping": "drops", "extending": "extends", "flipping": "flips", "folding": "folds",
     "gesturing": "gestures", "getting": "gets", "giving": "gives", "going": "goes", "heading": "heads",
     "hitting": "hits", "holding": "holds", "hunkering": "hunkers", "hurling": "hurls", "hurrying": "hurries",
     "jabbing": "jabs", "jogging": "jogs", "jumping": "jumps", "keeping": "keeps", "kicking": "kicks",
@@ -128,18 +128,18 @@ _SCENES = (
     "on a stage", "near a fence", "in a parking lot", "in the snow", "in an office", "on a baseball field",
     "on a soccer field", "in front of a brick wall", "by the water", "in a backyard", "on a dirt road",
     "at a train station", "under a blue sky", "in a classroom", "at the beach", "on a basketball court",
-    "in a hallway", "at the airport", "on a rooftop", "in a garden", "by a lake", "in a studio", "on a bridge",
-    "in the rain", "at a bus stop", "in a shopping mall", "on a hiking trail", "in a yoga studio", "at a market",
+    "in a hallway", "in an airport terminal", "on a rooftop", "in a garden", "by a lake", "in a studio", "on a bridge",
+    "in light rain", "at a bus stop", "in a shopping mall", "on a hiking trail", "in a yoga studio", "at a market",
     "on a track", "in a bedroom", "outside a cafe", "at night", "in the sunshine",
 )
 # What a subject wears or carries, and how they look: "A man in a red shirt ...", "A smiling girl ...".
 _DESCRIPTIONS = (
-    "in a red shirt", "in a blue jacket", "wearing a hat", "wearing sunglasses", "in a black coat",
+    "in an orange shirt", "in a blue jacket", "wearing a hat", "wearing sunglasses", "in a black coat",
     "with a backpack", "in a striped shirt", "in jeans", "in a green sweater", "wearing a cap", "in a white t-shirt",
-    "in a yellow raincoat", "with short hair", "in sports clothes", "in a uniform", "in shorts", "with long hair",
+    "in a purple raincoat", "with short hair", "in sports clothes", "in a uniform", "in shorts", "with long hair",
     "in a gray hoodie", "wearing glasses", "in a suit",
 )
-_ADJECTIVES = ("smiling", "happy", "tall", "cheerful", "sporty", "relaxed", "thin", "young")
+_ADJECTIVES = ("smiling", "happy", "tall", "cheerful", "sporty", "relaxed", "slim", "young")
 DESCRIPTION_RATE = 0.3  # subjects described by clothing or looks
 ADJECTIVE_RATE = 0.15
 PRESENT_RATE = 0.35  # action phrases in the present tense: "A man stands ..."

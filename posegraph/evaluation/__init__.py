@@ -5,7 +5,9 @@ samples a checkpoint and calls them. See docs/evaluation.md for what each figure
 """
 from posegraph.evaluation.body import normalize_poses
 from posegraph.evaluation.diversity import diversity, multimodality, pose_distance
+from posegraph.evaluation.freeform import FREEFORM_PROMPTS_FILE, load_freeform_prompts
 from posegraph.evaluation.fpd import frechet_pose_distance, pose_features
+from posegraph.evaluation.integrity import LIMB_JOINTS, limb_integrity, side_shares
 from posegraph.evaluation.intervals import Estimate, bootstrap_mean, bootstrap_statistic
 from posegraph.evaluation.paper import SAMPLES_PER_CAPTION, paper_protocol
 from posegraph.evaluation.report import write_report
@@ -39,4 +41,9 @@ __all__ = [
     "train_evaluator",
     "retrieval_precision",
     "write_report",
+    "load_freeform_prompts",
+    "FREEFORM_PROMPTS_FILE",
+    "LIMB_JOINTS",
+    "limb_integrity",
+    "side_shares",
 ]
