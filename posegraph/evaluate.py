@@ -191,7 +191,8 @@ def _evaluate_command(argv: list[str]) -> Path:
     meta = {
         "checkpoint": str(checkpoint), "data": args.data, **info, "steps": args.steps, "scheduler": args.scheduler,
         "guidance_scale": args.guidance_scale, "seed": args.seed, "sample_size": size,
-        "graph_layer": unet.get("graph_layer", "upstream spatial block"), "graph_positions": unet.get("graph_positions", "mid"),
+        "graph_layer": unet.get("graph_layer", "upstream spatial block"),  # the released model has no graph_layer
+        "graph_positions": unet.get("graph_positions", "mid"),
         "num_parameters": pipeline.unet.num_parameters(), "text_encoder": pipeline.text_encoder.to_config(),
     }
     if evaluator is not None:

@@ -148,7 +148,8 @@ def lowest_regions_to_keypoints(
         keypoints ``(batch, K, 3)`` (or ``(K, 3)``) in heatmap pixels, and the confidence if asked.
     """
     if sample.dim() not in (3, 4) or sample.shape[-1] != sample.shape[-2]:
-        raise ValueError(f"lowest_regions_to_keypoints: expected (batch, K, S, S) or (K, S, S), got {tuple(sample.shape)}")
+        raise ValueError("lowest_regions_to_keypoints: expected (batch, K, S, S) or (K, S, S), "
+                         f"got {tuple(sample.shape)}")
     if not 0 <= fraction < 1:
         raise ValueError(f"lowest_regions_to_keypoints: fraction must be in [0, 1), got {fraction}")
     lead, size = sample.shape[:-2], sample.shape[-1]

@@ -11,6 +11,7 @@ from posegraph.heatmaps import keypoints_to_heatmaps, lowest_regions_to_keypoint
 from posegraph.models import UpstreamGUNet, UpstreamSpatialBlock
 from posegraph.pipelines import PoseGraphPipeline, is_upstream_release
 from posegraph.render import draw_openpose
+from posegraph.evaluate import main as evaluate_main
 from posegraph.sample import main as sample_main
 
 #: The release's fixed matrix, row by row, as its model code spells it out (COCO-17 order).
@@ -64,9 +65,9 @@ def tiny_clip(folder):
     vocab.write_text(json.dumps({t: i for i, t in enumerate(tokens)}))
     merges = folder / "merges.txt"
     merges.write_text("#version: 0.2\n")
-    tokenizer = CLIPTokenizer(vocab_file=str(vocab), merges_file=str(merges), model_max_length=20)
+    tokenizer = CLIPTokenizer(vocab_file=str(vocab), merges_file=str(merges), model_max_length=77)
     config = CLIPTextConfig(vocab_size=len(tokens), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                            num_attention_heads=2, max_position_embeddings=20, bos_token_id=len(tokens) - 2,
+                            num_attention_heads=2, max_position_embeddings=77, bos_token_id=len(tokens) - 2,
                             eos_token_id=len(tokens) - 1, pad_token_id=len(tokens) - 1)
     return CLIPTextModel(config), tokenizer
 
@@ -208,7 +209,8 @@ def test_from_pretrained_recognises_the_release_folder(release, pipe):
     assert isinstance(pipe.unet, UpstreamGUNet) and pipe.unet.heatmap_size == 32
     assert isinstance(pipe.scheduler, PNDMScheduler) and pipe.scheduler.config.prediction_type == "epsilon"
     assert isinstance(pipe.text_encoder.model, CLIPTextModel)
-    assert pipe.text_encoder.to_config() == {"name_or_path": str(release), "max_length": 20}  # padded to its length
+    # every prompt padded to the encoder's full length, as the release encodes with CLIP-L
+    assert pipe.text_encoder.to_config() == {"name_or_path": str(release), "max_length": 77}
 
 
 def test_a_release_folder_without_safetensors_weights_is_refused(release, tmp_path):
@@ -225,7 +227,8 @@ def test_sampling_any_number_of_poses_with_dpm_solver(pipe):
                num_inference_steps=3, generator=0, canvas_size=64, batch_size=4)
     assert out.keypoints.shape == (6, 17, 3) and out.heatmaps.shape == (6, 17, 32, 32)
     assert out.heatmaps.min() >= 0 and out.heatmaps.max() <= 1
-    assert torch.isfinite(out.keypoints).all() and ((out.keypoints[..., :2] >= -0.5) & (out.keypoints[..., :2] <= 63.5)).all()
+    xy = out.keypoints[..., :2]
+    assert torch.isfinite(xy).all() and ((xy >= -0.5) & (xy <= 63.5)).all()
     again = pipe("a girl drinking coffee", scheduler="dpm-solver++", num_inference_steps=3, generator=out.seeds[4],
                  canvas_size=64)
     torch.testing.assert_close(again.keypoints[0], out.keypoints[4], atol=1e-3, rtol=0)  # batch-independent
@@ -259,3 +262,24 @@ def test_the_sample_command_writes_controlnet_images_and_json_for_5_poses(releas
     poses = json.loads((out / "poses.json").read_text())
     assert len(poses) == 5 and all(len(p["keypoints"]) == 17 * 3 for p in poses)
     assert (out / "grid.png").is_file()
+
+
+#: A standing person in a 32-pixel frame (COCO-17 order): what the decoder returns in the evaluation test,
+#: since random weights draw no body whose frame the metrics can measure.
+STANDING = [(16, 4), (17, 3), (15, 3), (18, 4), (14, 4), (19, 8), (13, 8), (20, 12), (12, 12), (20, 16), (12, 16),
+            (18, 16), (14, 16), (18, 22), (14, 22), (18, 28), (14, 28)]
+
+
+def test_the_evaluate_command_takes_the_release_folder(release, tmp_path, monkeypatch):
+    def standing(sample, return_confidence):
+        jitter = torch.randn(len(sample), 17, 2, generator=torch.Generator().manual_seed(len(sample))) * 0.5
+        xy = torch.tensor(STANDING, dtype=torch.float32) + jitter
+        return torch.cat([xy, torch.full((len(sample), 17, 1), 2.0)], -1), torch.ones(len(sample), 17)
+
+    monkeypatch.setattr("posegraph.pipelines.pose_graph_pipeline.lowest_regions_to_keypoints", standing)
+    out = tmp_path / "eval"
+    evaluate_main(["--checkpoint", str(release), "--data", "synthetic", "--out", str(out), "--num-captions", "3",
+                   "--no-plots", "--samples-per-caption", "2", "--steps", "1", "--bootstrap", "20"])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["meta"]["sample_size"] == 32 and metrics["meta"]["graph_layer"] == "upstream spatial block"
+    assert "paper_protocol" in metrics["sections"]

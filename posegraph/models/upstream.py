@@ -112,7 +112,8 @@ class UpstreamGUNet(UNet2DConditionModel):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.mid_block is None:
-            raise ValueError("UpstreamGUNet: the spatial block sits after the middle block; mid_block_type must not be None")
+            raise ValueError("UpstreamGUNet: the spatial block sits after the middle block; "
+                             "mid_block_type must not be None")
         self.spa_block = UpstreamSpatialBlock()
         self.mid_block.register_forward_hook(self._spatial_hook)
 
