@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"Train the retrieval evaluator with: python -m posegraph.evaluate {TRAIN_EVALUATOR} --help",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--checkpoint", required=True, type=Path,
-                        help="training run directory, checkpoint directory or saved pipeline")
+                        help="training run directory, checkpoint directory, saved pipeline "
+                             "or the paper authors' released folder")
     _add_data_arguments(parser)
     parser.add_argument("--coco-split", choices=("test", "all"), default="test",
                         help="test: the held-out fifth of the given COCO files; all: every pair (a val file)")
