@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "train": ("train_bench.py", [],
               ["--presets", "tiny", "--batch-sizes", "4", "8", "--steps", "2", "--repeats", "1", "--skip-paper"]),
     "model": ("model_bench.py", [], ["--skip-paper", "--repeats", "1"]),
+    "upstream": ("upstream_bench.py", [], ["--small", "--poses", "4", "--batch-size", "4", "--upstream-poses", "1"]),
     "heatmaps": ("heatmaps_bench.py", [], ["--poses", "1000", "--repeats", "2"]),
     "text": ("text_bench.py", [], ["--captions", "256", "--batch-size", "64", "--repeats", "1"]),
     "synthetic": ("synthetic_bench.py", [], ["--samples", "2000", "--repeats", "1"]),

@@ -16,9 +16,11 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
-from posegraph.heatmaps import denormalize_heatmaps, heatmaps_to_keypoints
-from posegraph.models import GUNet
-from posegraph.pipelines.checkpoints import COMPLETE_MARKER, resolve_pipeline_dir
+from posegraph.heatmaps import denormalize_heatmaps, heatmaps_to_keypoints, lowest_regions_to_keypoints
+from posegraph.models import GUNet, UpstreamGUNet
+from posegraph.models.upstream import UPSTREAM_CLASS_NAMES
+from posegraph.pipelines.checkpoints import (COMPLETE_MARKER, is_upstream_release, resolve_pipeline_dir,
+                                             upstream_text_encoder_reference)
 from posegraph.pipelines.schedulers import load_scheduler, make_scheduler
 from posegraph.text import TextEncoder
 
@@ -40,8 +42,10 @@ class PoseGraphPipelineOutput(BaseOutput):
 
     Attributes:
         keypoints: ``(num_poses, 17, 3)`` float32 CPU tensor of ``(x, y, v)`` rows in canvas pixels,
-            COCO-17 order; ``v`` is 2 where the decoded heatmap peak reaches the decoder threshold, else 0.
-        confidence: ``(num_poses, 17)`` float32 CPU tensor: each joint's heatmap peak value.
+            COCO-17 order; ``v`` is 2 where the decoder finds the joint (a GUNet: the heatmap peak reaches the
+            decoder threshold; the released upstream model: its lowest region is large enough), else 0.
+        confidence: ``(num_poses, 17)`` float32 CPU tensor: each joint's heatmap peak value (the released
+            upstream model: the mean of its ``[0, 1]`` heatmap over the joint's region).
         heatmaps: ``(num_poses, 17, S, S)`` float32 CPU tensor in ``[0, 1]``, or ``None`` when not asked for.
         prompts: the prompt of each pose.
         seeds: each pose's seed; ``pipe(prompts[i], generator=seeds[i])`` draws that pose again.
@@ -58,14 +62,16 @@ class PoseGraphPipeline(DiffusionPipeline):
     """Text -> 2D pose skeletons: a GUNet denoises 17-channel heatmaps, conditioned on a frozen text encoder.
 
     Components:
-        unet: :class:`posegraph.models.GUNet`.
+        unet: :class:`posegraph.models.GUNet`, or :class:`posegraph.models.UpstreamGUNet` (the paper authors'
+            released model, whose heatmaps are decoded the way their code does).
         scheduler: any diffusers scheduler; its config is the training noise schedule that samplers
             chosen by name start from.
         text_encoder: :class:`posegraph.text.TextEncoder`, saved by reference (its ``to_config()`` in
             ``text_encoder.json``), never its weights.
 
     ``save_pretrained`` writes the same layout as a training checkpoint, and ``from_pretrained`` loads a
-    saved pipeline, a checkpoint or a whole training run directory (its latest complete checkpoint).
+    saved pipeline, a checkpoint, a whole training run directory (its latest complete checkpoint) or the
+    paper authors' released diffusers folder.
 
     Speed options that pay on a GPU (accepted on a CPU too, where they may or may not help): a half-precision
     unet (``torch_dtype`` / ``.to(dtype=...)``), :meth:`enable_autocast`, :meth:`enable_channels_last` and
@@ -74,7 +80,7 @@ class PoseGraphPipeline(DiffusionPipeline):
 
     model_cpu_offload_seq = "unet"
 
-    def __init__(self, unet: GUNet, scheduler: SchedulerMixin, text_encoder: TextEncoder):
+    def __init__(self, unet: GUNet | UpstreamGUNet, scheduler: SchedulerMixin, text_encoder: TextEncoder):
         super().__init__()
         self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder)
         self._autocast_dtype: torch.dtype | None = None
@@ -178,8 +184,7 @@ class PoseGraphPipeline(DiffusionPipeline):
         cond_index = index[: len(pose_prompts)]
         uncond_index = index[len(pose_prompts):]
 
-        config = self.unet.config
-        size = config.sample_size
+        size = self.unet.heatmap_size
         keypoints, confidence, heatmaps = [], [], []
         chunks = torch.arange(len(pose_prompts)).split(batch_size)
         with self.progress_bar(total=len(chunks) * num_inference_steps) as progress:
@@ -189,8 +194,7 @@ class PoseGraphPipeline(DiffusionPipeline):
                 generators = [torch.Generator().manual_seed(seeds[i]) for i in chunk.tolist()]
                 sample = self._denoise(scheduler, num_inference_steps, generators, embeddings[rows], mask[rows],
                                        guidance_scale if guided else None, progress)
-                chunk_heatmaps = denormalize_heatmaps(sample, config.heatmap_scale, config.heatmap_shift)
-                chunk_keypoints, chunk_confidence = heatmaps_to_keypoints(chunk_heatmaps, return_confidence=True)
+                chunk_heatmaps, chunk_keypoints, chunk_confidence = self._decode(sample)
                 keypoints.append(_to_canvas(chunk_keypoints, size, height, width).cpu())
                 confidence.append(chunk_confidence.cpu())
                 if return_heatmaps:
@@ -211,10 +215,10 @@ class PoseGraphPipeline(DiffusionPipeline):
             guidance_scale: the guidance weight, or ``None`` for one conditional pass.
 
         Returns:
-            ``(chunk, K, S, S)`` float32 samples in the model's value range (``unet.config.heatmap_scale``/``_shift``).
+            ``(chunk, K, S, S)`` float32 samples in the model's value range.
         """
-        config = self.unet.config
-        shape = (len(generators), config.in_channels, config.sample_size, config.sample_size)
+        size = self.unet.heatmap_size
+        shape = (len(generators), self.unet.config.in_channels, size, size)
         sample = randn_tensor(shape, generator=generators, device=text.device, dtype=torch.float32)
         extra = {"generator": generators} if "generator" in inspect.signature(scheduler.step).parameters else {}
         scheduler.set_timesteps(num_inference_steps, device=text.device)
@@ -232,6 +236,22 @@ class PoseGraphPipeline(DiffusionPipeline):
             sample = scheduler.step(prediction, t, sample, **extra).prev_sample
             progress.update()
         return sample
+
+    def _decode(self, sample: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Model-range samples ``(chunk, K, S, S)`` -> ``[0, 1]`` heatmaps, keypoints in heatmap pixels
+        ``(chunk, K, 3)`` and confidences ``(chunk, K)``, the way the model was trained to draw joints.
+
+        A GUNet draws a joint as a bright Gaussian in its ``heatmap_scale``/``_shift`` range: decoded at the
+        peak. The released upstream model draws it as the lowest region of a map in ``[-1, 1]``: decoded at
+        the centroid of the lowest 5 %, as the authors' code does; its heatmaps are returned flipped, joint bright.
+        """
+        if isinstance(self.unet, UpstreamGUNet):
+            keypoints, confidence = lowest_regions_to_keypoints(sample, return_confidence=True)
+            return denormalize_heatmaps(sample, scale=-2.0, shift=1.0), keypoints, confidence
+        config = self.unet.config
+        heatmaps = denormalize_heatmaps(sample, config.heatmap_scale, config.heatmap_shift)
+        keypoints, confidence = heatmaps_to_keypoints(heatmaps, return_confidence=True)
+        return heatmaps, keypoints, confidence
 
     def to(self, *args, **kwargs) -> "PoseGraphPipeline":
         """Move the unet (device and dtype, as ``DiffusionPipeline.to``) and the text encoder (device only)."""
@@ -275,22 +295,30 @@ class PoseGraphPipeline(DiffusionPipeline):
         torch_dtype: torch.dtype | None = None,
         device: str | torch.device | None = None,
     ) -> "PoseGraphPipeline":
-        """Load a saved pipeline, a training checkpoint, or a training run directory's latest complete checkpoint.
+        """Load a saved pipeline, a training checkpoint, a training run directory's latest complete checkpoint, or
+        the paper authors' released diffusers folder (its ``unet/``, ``text_encoder/``, ``tokenizer/`` and
+        ``scheduler/``: an :class:`~posegraph.models.UpstreamGUNet`, its CLIP encoder padding every prompt to
+        77 tokens as it was trained, and its scheduler).
 
         Args:
             pretrained_model_name_or_path: the directory (see :mod:`posegraph.pipelines.checkpoints`).
-            text_encoder: an already loaded encoder to use instead of the one ``text_encoder.json`` names.
+            text_encoder: an already loaded encoder to use instead of the one ``text_encoder.json`` (or the
+                released folder) names.
             torch_dtype: dtype of the unet (e.g. ``torch.float16`` on CUDA); the text encoder stays as loaded.
             device: where to run.
 
         Raises:
             FileNotFoundError / ValueError: a missing, truncated or inconsistent directory (the message names it).
         """
-        directory = resolve_pipeline_dir(pretrained_model_name_or_path)
+        directory = Path(pretrained_model_name_or_path)
+        if is_upstream_release(directory):
+            reference = upstream_text_encoder_reference(directory)
+        else:
+            directory = resolve_pipeline_dir(directory)
+            reference = json.loads((directory / "text_encoder.json").read_text())
         unet = _load_unet(directory / "unet", torch_dtype)
         scheduler = load_scheduler(directory / "scheduler")
         if text_encoder is None:
-            reference = json.loads((directory / "text_encoder.json").read_text())
             text_encoder = TextEncoder.from_pretrained(**reference, device=device)
         if text_encoder.hidden_size != unet.config.cross_attention_dim:
             raise ValueError(
@@ -302,10 +330,12 @@ class PoseGraphPipeline(DiffusionPipeline):
         return pipeline.to(device) if device is not None else pipeline
 
 
-def _load_unet(directory: Path, torch_dtype: torch.dtype | None) -> GUNet:
-    """GUNet.from_pretrained, strict: a config that does not describe the weights is an error naming the path."""
+def _load_unet(directory: Path, torch_dtype: torch.dtype | None) -> GUNet | UpstreamGUNet:
+    """The unet of the class its config names (a GUNet, or the released upstream model), strict: a config that
+    does not describe the weights is an error naming the path."""
+    cls = UpstreamGUNet if GUNet.load_config(directory).get("_class_name") in UPSTREAM_CLASS_NAMES else GUNet
     try:
-        unet, info = GUNet.from_pretrained(directory, torch_dtype=torch_dtype, output_loading_info=True,
+        unet, info = cls.from_pretrained(directory, torch_dtype=torch_dtype, output_loading_info=True,
                                            low_cpu_mem_usage=False)
     except (ValueError, RuntimeError, TypeError) as error:
         raise ValueError(f"{directory}: config.json does not match the weights ({error})") from error
