@@ -306,3 +306,34 @@ def test_overlapping_boxes_are_drawn_when_allowed(pipe):
     scene = compose_people(pipe, PROMPTS, [(0, 0, 100, 100), (50, 0, 100, 100)], canvas_size=100 + 50,
                            allow_overlap=True, num_inference_steps=1, generator=0)
     assert scene.keypoints.shape == (2, 17, 3)
+
+
+# --- the measurement and figure scripts ------------------------------------------------------------------
+
+
+def load_script(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_measurement_and_figure_scripts_run_on_a_checkpoint(trained_like, tmp_path):
+    trained_like.save_pretrained(tmp_path / "pipe")
+    report = load_script("measure_pose_control").main([
+        "--checkpoint", str(tmp_path / "pipe"), "--out", str(tmp_path / "measure"), "--num-poses", "3",
+        "--reference-poses", "50", "--steps", "2", "--schedulers", "ddim", "unipc"])
+    assert len(report["rows"]) == 2 * 4
+    for row in report["rows"]:
+        assert set(row["accuracy"]) == {"raise_both_arms", "waving_left", "hands_on_hips", "mean"}
+        assert 0 <= row["valid_bodies"] <= 1
+        assert row["kept_error_px"] is None or row["kept_error_px"] < 0.5
+    assert report["valid_bodies_of_the_kept_standing_poses"] == 1.0
+    assert "| ddim | keep legs |" in (tmp_path / "measure" / "report.md").read_text()
+    figure = load_script("pose_control_figure").main([
+        "--checkpoint", str(tmp_path / "pipe"), "--out", str(tmp_path / "figure.png"), "--steps", "2"])
+    assert figure.stat().st_size > 10_000
