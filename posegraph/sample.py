@@ -106,6 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     control.add_argument("--strength", type=float, default=None,
                          help="edit --init-pose under the prompt: 0 keeps it, 1 ignores it (default without --keep: 0.8; "
                               "with --keep and no --strength the other joints are drawn from scratch)")
+    control.add_argument("--resample", type=_positive_int, default=1,
+                         help="with --keep: take each denoising step this many times (RePaint's resampling)")
     control.add_argument("--box", type=_box, action="append",
                          help="x,y,width,height of one --person's box in canvas pixels (one per --person, in order; "
                               "default: side by side)")
@@ -256,7 +258,8 @@ def main(argv: list[str] | None = None) -> Path:
     try:
         output = pipeline(prompts, num_poses_per_prompt=args.num_samples, guidance_scale=args.guidance_scale,
                           num_inference_steps=args.steps, scheduler=args.scheduler, generator=args.seed,
-                          canvas_size=canvas, batch_size=args.batch_size, return_heatmaps=False, **control)
+                          canvas_size=canvas, batch_size=args.batch_size, return_heatmaps=False,
+                          resample=args.resample, **control)
     except ValueError as error:  # e.g. an --init-pose joint outside the canvas
         parser.error(f"--init-pose {args.init_pose}: {error}" if args.init_pose else str(error))
 

@@ -14,8 +14,9 @@ kept and the rest is drawn for each arm prompt, with each scheduler. For every s
   action span; beside it the structure checks' bone-length and joint-angle defect rates.
 
 For comparison the same prompts are drawn without pose control ("free") and as edits of the standing
-poses at ``--strength`` (with and without keeping the legs). Writes ``report.json`` and ``report.md``
-into ``--out`` and prints the table.
+poses at ``--strength`` (with and without keeping the legs), and keeping the legs with RePaint's resampling
+(``--resample``: each step taken that many times), which is worth its cost only if it raises the figures.
+Writes ``report.json`` and ``report.md`` into ``--out`` and prints the table.
 """
 from __future__ import annotations
 
@@ -76,14 +77,15 @@ def to_canvas(keypoints: np.ndarray, size: int) -> torch.Tensor:
 
 
 def measure(pipe, context: dict, given: torch.Tensor, scheduler: str, args, keep=None, keypoints=False,
-            init=False, strength=None) -> dict:
+            init=False, strength=None, resample=1) -> dict:
     """Draw every prompt for every given pose under one setting; its figures.
 
     Args:
         context: ``mask`` (the kept joints), ``low`` / ``high`` (the valid bone-ratio range).
         given: ``(n, 17, 3)`` the standing poses in canvas pixels.
-        keep, keypoints, init, strength: the setting: keep these joints of ``given`` (as ``keypoints=``
-            when ``keypoints``), edit ``given`` (``init_keypoints=``) at ``strength`` when ``init``.
+        keep, keypoints, init, strength, resample: the setting: keep these joints of ``given`` (as
+            ``keypoints=`` when ``keypoints``), edit ``given`` (``init_keypoints=``) at ``strength`` when
+            ``init``, with RePaint's resampling ``resample``.
     """
     size = pipe.unet.config.sample_size
     n = len(given)
@@ -95,7 +97,7 @@ def measure(pipe, context: dict, given: torch.Tensor, scheduler: str, args, keep
     for i, (prompt, action) in enumerate(PROMPTS.items()):
         out = pipe([prompt] * n, scheduler=scheduler, num_inference_steps=args.steps,
                    guidance_scale=args.guidance_scale, generator=args.seed + i * n, canvas_size=CANVAS,
-                   batch_size=args.batch_size, **control)
+                   batch_size=args.batch_size, resample=resample, **control)
         row["accuracy"][action] = float(check_action(out.keypoints.numpy(), action).mean())
         poses.append(out.keypoints.numpy())
         if keep is not None:
@@ -123,6 +125,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--guidance-scale", type=float, default=DEFAULT_GUIDANCE_SCALE)
     parser.add_argument("--strength", type=float, default=0.7, help="strength of the edits shown for comparison")
+    parser.add_argument("--resample", type=int, default=3,
+                        help="also measure keeping the legs with RePaint's resampling this many times per step (1: not)")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None)
@@ -147,6 +151,8 @@ def main(argv=None) -> dict:
                 "free (no control)": dict(),
                 f"edit, strength {args.strength}": dict(init=True, strength=args.strength),
                 f"edit {args.strength} + keep legs": dict(keep="legs", init=True, strength=args.strength)}
+    if args.resample > 1:
+        settings[f"keep legs, resample {args.resample}"] = dict(keep="legs", keypoints=True, resample=args.resample)
     report = {"checkpoint": str(args.checkpoint), "num_poses": args.num_poses, "steps": args.steps,
               "guidance_scale": args.guidance_scale, "prompts": PROMPTS,
               "valid_bodies_of_the_kept_standing_poses": real_valid, "rows": []}

@@ -121,6 +121,31 @@ def test_kept_channels_are_noised_to_each_steps_timestep(trained_like, scheduler
         torch.testing.assert_close(sample[:, LEGS], expected, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("scheduler", list(SCHEDULERS))
+def test_resampling_takes_every_step_but_the_last_again_and_keeps_the_joints(trained_like, scheduler, monkeypatch):
+    given = standing_poses(1)
+    once = trained_like(PROMPTS[0], keypoints=given, keep="legs", scheduler=scheduler, num_inference_steps=STEPS,
+                        generator=0, guidance_scale=1.0, canvas_size=CANVAS)
+    recorder = _Recorder(trained_like.unet)
+    monkeypatch.setitem(trained_like.__dict__, "unet", recorder)
+    twice = trained_like(PROMPTS[0], keypoints=given, keep="legs", scheduler=scheduler, num_inference_steps=STEPS,
+                         generator=0, guidance_scale=1.0, canvas_size=CANVAS, resample=3)
+    steps = list(dict.fromkeys(recorder.timesteps))
+    assert len(steps) == STEPS and recorder.timesteps == [t for t in steps[:-1] for _ in range(3)] + steps[-1:]
+    assert torch.equal(twice.keypoints[:, LEGS], given[:, LEGS])
+    decoded = to_canvas(heatmaps_to_keypoints(twice.heatmaps), trained_like.unet.config.sample_size)
+    present = given[:, LEGS, 2] > 0
+    assert (decoded[:, LEGS, :2] - given[:, LEGS, :2]).norm(dim=-1)[present].max() < 0.5
+    assert not torch.equal(once.heatmaps, twice.heatmaps)
+    config = recorder.unet.config
+    x0 = twice.heatmaps[:, LEGS] * config.heatmap_scale + config.heatmap_shift
+    eps = torch.randn((1, 17, config.sample_size, config.sample_size), generator=torch.Generator().manual_seed(0))
+    abar = trained_like.scheduler.alphas_cumprod
+    for sample, t in zip(recorder.inputs, recorder.timesteps):  # every repeat sees the kept channels at its own t
+        expected = abar[t].sqrt() * x0 + (1 - abar[t]).sqrt() * eps[:, LEGS]
+        torch.testing.assert_close(sample[:, LEGS], expected, atol=1e-4, rtol=1e-4)
+
+
 def test_keypoints_alone_keep_their_present_joints_and_one_pose_serves_every_prompt(pipe):
     given = standing_poses(1)[0]
     given[[COCO_17.index(j) for j in BODY_PARTS["arms"] + BODY_PARTS["head"]]] = 0.0  # only legs labelled
@@ -192,6 +217,7 @@ def test_an_edit_runs_the_last_strength_share_of_the_steps_and_combines_with_kee
     ({"init_keypoints": torch.zeros(17, 3), "strength": -0.1}, "strength must be a number in [0, 1]"),
     ({"strength": 0.5}, "strength is set but init_keypoints is not"),
     ({"keypoints": torch.tensor([[1.0, 1.0, 3.0]] * 17)}, "visibility v must be 0"),
+    ({"keypoints": torch.zeros(17, 3), "resample": 0}, "resample must be a positive integer"),
 ])
 def test_bad_control_arguments_raise_naming_the_argument(pipe, kwargs, message):
     with pytest.raises((ValueError, TypeError)) as error:
@@ -326,8 +352,8 @@ def test_the_measurement_and_figure_scripts_run_on_a_checkpoint(trained_like, tm
     trained_like.save_pretrained(tmp_path / "pipe")
     report = load_script("measure_pose_control").main([
         "--checkpoint", str(tmp_path / "pipe"), "--out", str(tmp_path / "measure"), "--num-poses", "3",
-        "--reference-poses", "50", "--steps", "2", "--schedulers", "ddim", "unipc"])
-    assert len(report["rows"]) == 2 * 4
+        "--reference-poses", "50", "--steps", "2", "--schedulers", "ddim", "unipc", "--resample", "2"])
+    assert len(report["rows"]) == 2 * 5
     for row in report["rows"]:
         assert set(row["accuracy"]) == {"raise_both_arms", "waving_left", "hands_on_hips", "mean"}
         assert 0 <= row["valid_bodies"] <= 1

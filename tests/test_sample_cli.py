@@ -153,7 +153,8 @@ def test_init_pose_with_keep_holds_the_files_joints_on_the_files_canvas(run_dir,
     pose = a_pose((80, 120))
     write_openpose_json(tmp_path / "pose.json", pose, (80, 120))
     out = main(["--checkpoint", str(run_dir), "--prompt", PROMPTS[1], "--num-samples", "2", "--steps", "2",
-                "--init-pose", str(tmp_path / "pose.json"), "--keep", "legs", "--out", str(tmp_path / "samples")])
+                "--init-pose", str(tmp_path / "pose.json"), "--keep", "legs", "--resample", "2",
+                "--out", str(tmp_path / "samples")])
     records, keypoints = written(out)
     assert (records[0]["width"], records[0]["height"]) == (120, 80)
     torch.testing.assert_close(keypoints[:, LEGS], pose[LEGS].expand(2, -1, -1), atol=1e-3, rtol=0)

@@ -1,6 +1,7 @@
 """PoseGraphPipeline: text prompts -> COCO-17 keypoints and heatmaps by classifier-free-guided diffusion."""
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import logging
@@ -149,6 +150,7 @@ class PoseGraphPipeline(DiffusionPipeline):
         keep=None,
         init_keypoints=None,
         strength: float | None = None,
+        resample: int = 1,
     ) -> PoseGraphPipelineOutput | tuple:
         """Draw poses for one prompt or a list; optionally keep some joints of a given pose or edit a pose.
 
@@ -156,12 +158,13 @@ class PoseGraphPipeline(DiffusionPipeline):
         channel ``k``, so the kept joints' channels are drawn as Gaussians (``heatmap_sigma``), mapped to the
         model's value range, and before every denoising step replaced by their copy noised to that step's
         timestep with the scheduler's own ``add_noise`` (always with the same noise, the pose's initial
-        noise, so a kept channel follows the trajectory a deterministic sampler would give it; RePaint,
-        Lugmayr et al. 2022, without its resampling jumps). The other channels are denoised as usual and
-        see the kept ones through the unet's convolutions, attention and skeleton-graph blocks, so they are
-        generated to fit them and the prompt. After the last step the kept channels are the clean
-        Gaussians, and the kept joints are returned exactly as given. This works with every scheduler
-        (``add_noise`` of the multistep solvers reads the step index set by ``set_begin_index``).
+        noise, so a kept channel follows the trajectory a deterministic sampler would give it): RePaint's
+        replacement (Lugmayr et al. 2022), with its resampling as an option (``resample``). The other channels
+        are denoised as usual and see the kept ones through the unet's convolutions, attention and
+        skeleton-graph blocks, so they are generated to fit them and the prompt. After the last step the kept
+        channels are the clean Gaussians, and the kept joints are returned exactly as given. This works with
+        every scheduler (``add_noise`` of the multistep solvers reads the step index set by
+        ``set_begin_index``; resampling restores the solver's state before taking a step again).
 
         Editing (``init_keypoints=``, ``strength=``) is image-to-image in diffusers' sense: the given pose is
         noised to the timestep ``strength`` of the way into the schedule and the last
@@ -197,6 +200,10 @@ class PoseGraphPipeline(DiffusionPipeline):
             init_keypoints: a pose to edit, in the form of ``keypoints``.
             strength: in ``[0, 1]``, how far the edit may move away from ``init_keypoints``
                 (default 0.8 when ``init_keypoints`` is given; an error without it).
+            resample: RePaint's resampling when joints are kept: every step but the last is taken
+                ``resample`` times, its result noised back to the step's timestep in between (fresh noise),
+                so the generated joints can adjust to the kept ones; costs ``resample`` times the unet calls.
+                1 (the default) takes each step once.
 
         Returns:
             :class:`PoseGraphPipelineOutput`, or ``(keypoints, confidence, heatmaps, prompts, seeds)``.
@@ -208,7 +215,7 @@ class PoseGraphPipeline(DiffusionPipeline):
         """
         prompts = _check_prompts(prompt, "prompt")
         _check_positive(num_poses_per_prompt=num_poses_per_prompt, num_inference_steps=num_inference_steps,
-                        batch_size=batch_size)
+                        batch_size=batch_size, resample=resample)
         height, width = _check_canvas(canvas_size)
         if not isinstance(guidance_scale, numbers.Real) or not math.isfinite(guidance_scale):
             raise TypeError(f"guidance_scale must be a finite number, got {guidance_scale!r}")
@@ -243,7 +250,7 @@ class PoseGraphPipeline(DiffusionPipeline):
                                for key in ("init", "known"))
                 sample = self._denoise(scheduler, num_inference_steps, generators, embeddings[rows], mask[rows],
                                        guidance_scale if guided else None, progress, init=init, strength=strength,
-                                       known=known, keep=control["keep"])
+                                       known=known, keep=control["keep"], resample=resample)
                 chunk_heatmaps = denormalize_heatmaps(sample, config.heatmap_scale, config.heatmap_shift)
                 chunk_keypoints, chunk_confidence = heatmaps_to_keypoints(chunk_heatmaps, return_confidence=True)
                 chunk_keypoints = _to_canvas(chunk_keypoints, size, height, width).cpu()
@@ -261,7 +268,7 @@ class PoseGraphPipeline(DiffusionPipeline):
         return PoseGraphPipelineOutput(*output) if return_dict else output
 
     def _denoise(self, scheduler, num_inference_steps, generators, text, text_mask, guidance_scale, progress,
-                 init=None, strength=1.0, known=None, keep=None):
+                 init=None, strength=1.0, known=None, keep=None, resample=1):
         """Run the scheduler loop for one chunk of poses.
 
         Args:
@@ -273,6 +280,7 @@ class PoseGraphPipeline(DiffusionPipeline):
             strength: the fraction of the schedule run from ``init`` (1: from pure noise).
             known: ``(chunk, K, S, S)`` clean samples holding the kept channels (model range), or ``None``.
             keep: ``(K,)`` bool, the kept channels, or ``None``.
+            resample: with ``keep``, take every step but the last this many times (RePaint's ``r``).
 
         Returns:
             ``(chunk, K, S, S)`` float32 samples in the model's value range (``unet.config.heatmap_scale``/``_shift``).
@@ -293,21 +301,37 @@ class PoseGraphPipeline(DiffusionPipeline):
         else:
             sample = scheduler.add_noise(init, noise, timesteps[:1].expand(len(init)))
         keep = keep.to(text.device)[None, :, None, None] if keep is not None else None
-        for t in timesteps:
-            if keep is not None:  # the kept channels, noised to this step's timestep
-                sample = torch.where(keep, scheduler.add_noise(known, noise, t.expand(len(known))), sample)
-            model_input = scheduler.scale_model_input(sample, t)
-            model_input = torch.cat([model_input] * 2) if guidance_scale is not None else model_input
-            model_input = model_input.to(self.unet.dtype).contiguous(memory_format=self._memory_format)
-            with torch.autocast(text.device.type, dtype=self._autocast_dtype, enabled=self._autocast_dtype is not None):
-                prediction = self.unet(model_input, t.expand(len(model_input)), encoder_hidden_states=text,
-                                       encoder_attention_mask=text_mask).sample.float()
-            if guidance_scale is not None:
-                uncond, cond = prediction.chunk(2)
-                prediction = uncond + guidance_scale * (cond - uncond)
-            sample = scheduler.step(prediction, t, sample, **extra).prev_sample
+        alphas_cumprod = scheduler.alphas_cumprod.to(text.device)
+        for i, t in enumerate(timesteps):
+            # RePaint's resampling: after a step, noise the result back to t and take the step again.
+            repeats = resample if keep is not None and i < len(timesteps) - 1 else 1
+            for repeat in range(repeats):
+                if keep is not None:  # the kept channels, noised to this step's timestep
+                    sample = torch.where(keep, scheduler.add_noise(known, noise, t.expand(len(known))), sample)
+                saved = copy.deepcopy(scheduler.__dict__) if repeat < repeats - 1 else None
+                prediction = self._predict(scheduler.scale_model_input(sample, t), t, text, text_mask, guidance_scale)
+                stepped = scheduler.step(prediction, t, sample, **extra).prev_sample
+                if saved is None:
+                    sample = stepped
+                    continue
+                scheduler.__dict__.update(saved)  # the solver's state as before the step (step index, history)
+                ratio = alphas_cumprod[t] / alphas_cumprod[timesteps[i + 1]]
+                fresh = randn_tensor(stepped.shape, generator=generators, device=text.device, dtype=torch.float32)
+                sample = ratio.sqrt() * stepped + (1 - ratio).sqrt() * fresh
             progress.update()
         return torch.where(keep, known, sample) if keep is not None else sample
+
+    def _predict(self, sample, t, text, text_mask, guidance_scale) -> torch.Tensor:
+        """The unet's (guided) prediction for the (scaled) ``sample`` at timestep ``t``, float32."""
+        model_input = torch.cat([sample] * 2) if guidance_scale is not None else sample
+        model_input = model_input.to(self.unet.dtype).contiguous(memory_format=self._memory_format)
+        with torch.autocast(text.device.type, dtype=self._autocast_dtype, enabled=self._autocast_dtype is not None):
+            prediction = self.unet(model_input, t.expand(len(model_input)), encoder_hidden_states=text,
+                                   encoder_attention_mask=text_mask).sample.float()
+        if guidance_scale is None:
+            return prediction
+        uncond, cond = prediction.chunk(2)
+        return uncond + guidance_scale * (cond - uncond)
 
     def _check_control(self, keypoints, keep, init_keypoints, strength, num_prompts, size, height, width) -> dict:
         """Check the pose-control arguments; returns the given poses in frame pixels and the keep mask.
