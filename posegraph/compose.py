@@ -84,13 +84,20 @@ def _check_overlaps(boxes) -> None:
 
 
 def _per_person(value, num_people: int, name: str) -> list:
-    """``None``, one value for everyone, or a list of one value (or ``None``) per person."""
-    if isinstance(value, (list, tuple)) and len(value) == num_people and not all(isinstance(v, str) for v in value) \
-            and not all(isinstance(v, (bool, np.bool_)) for v in value):
+    """``keypoints``: ``None`` or one entry per person (a list, or a ``(people, 17, 3)`` array). ``keep``:
+    a list of one entry per person (unless it is a boolean mask), else one value for everyone."""
+    if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 3:
+        value = list(value)
+    if name == "keypoints":
+        if value is None:
+            return [None] * num_people
+        if not isinstance(value, (list, tuple)) or len(value) != num_people:
+            raise ValueError(f"keypoints must hold one pose (17, 3) or None per person ({num_people}), got "
+                             f"{len(value) if isinstance(value, (list, tuple)) else type(value).__name__}")
         return list(value)
-    if value is not None and name == "keypoints":
-        raise ValueError(f"keypoints must be a list of {num_people} poses (one per person, (17, 3) each, or None), "
-                         f"got {type(value).__name__}")
+    if isinstance(value, (list, tuple)) and len(value) == num_people and \
+            not all(isinstance(v, (bool, np.bool_)) for v in value):
+        return list(value)
     return [value] * num_people
 
 
@@ -124,9 +131,11 @@ def compose_people(
             ``x .. x + width - 1``), inside the canvas; ``None`` puts the people side by side
             (:func:`side_by_side_boxes`). The pose's square frame fits the box's shorter side.
         canvas_size: the canvas side, or ``(height, width)``.
-        keypoints: per person ``None`` or a ``(17, 3)`` pose in canvas pixels whose ``keep`` joints to hold
-            (a list of one entry per person).
-        keep: the joints to keep (as the pipeline's ``keep=``), one for everyone or one per person.
+        keypoints: one entry per person (a list, or a ``(people, 17, 3)`` array): ``None`` or a ``(17, 3)``
+            pose in canvas pixels, inside the person's box, whose ``keep`` joints to hold.
+        keep: the joints to keep (as the pipeline's ``keep=``; default the joints ``keypoints`` marks
+            present): one value for everyone, or a list of one per person (``["legs", "arms"]``: person 0
+            keeps the legs, person 1 the arms; several parts for everyone: ``"legs,head"``).
         allow_overlap: accept boxes that overlap (their skeletons may then cross).
         generator: an int seed (person ``i`` uses ``seed + i``), a ``torch.Generator`` or ``None``.
         **pipe_kwargs: passed on to the pipeline (``scheduler``, ``num_inference_steps``, ``guidance_scale``,

@@ -286,9 +286,13 @@ def test_the_controlnet_image_shows_each_person_in_its_box(pipe):
     assert boxes == [(0.0, 0.0, 256.0, 256.0), (256.0, 0.0, 256.0, 256.0)]
     left, right = standing_poses(2, canvas=256)
     right[..., 0] = torch.where(right[..., 2] > 0, right[..., 0] + 256, 0.0)
-    scene = compose_people(pipe, PROMPTS, keypoints=[left, right], keep=[torch.ones(17, dtype=torch.bool)] * 2,
+    scene = compose_people(pipe, PROMPTS, keypoints=torch.stack([left, right]), keep=torch.ones(17, dtype=torch.bool),
                            canvas_size=(height, width), num_inference_steps=STEPS, generator=0)
     assert torch.equal(scene.keypoints, torch.stack([left, right]))
+    per_person = compose_people(pipe, PROMPTS, keypoints=[left, right], keep=["legs", "arms"],
+                                canvas_size=(height, width), num_inference_steps=STEPS, generator=0)
+    arms = [COCO_17.index(j) for j in BODY_PARTS["arms"]]
+    assert torch.equal(per_person.keypoints[0, LEGS], left[LEGS]) and torch.equal(per_person.keypoints[1, arms], right[arms])
     image = scene.draw()
     assert image.shape == (height, width, 3)
     lit = image.any(-1)
@@ -319,6 +323,7 @@ def test_generated_people_stay_inside_their_boxes(pipe):
     ({"boxes": [(0, 0, 100, 100), (120, 0, 100)]}, "boxes[1] must be four"),
     ({"keypoints": [torch.tensor([[150.0, 50.0, 2.0]] * 17), None]}, "keypoints[0]: pose 0, joint nose"),
     ({"keep": "legs"}, "keep is set for person 0 but keypoints[0] is None"),
+    ({"keypoints": [None]}, "keypoints must hold one pose (17, 3) or None per person (2), got 1"),
     ({"strength": 0.5}, "strength is not accepted"),
 ])
 def test_bad_scenes_raise_naming_the_argument(pipe, kwargs, message):
