@@ -10,7 +10,7 @@ import torch
 from diffusers import DDPMScheduler
 from PIL import Image
 
-from posegraph.io import read_openpose_json
+from posegraph.io import read_coco_keypoints, read_openpose_json, write_coco_keypoints, write_openpose_json
 from posegraph.models import GUNet
 from posegraph.pipelines import PoseGraphPipeline
 from posegraph.sample import main
@@ -98,7 +98,7 @@ def test_prompts_file_takes_one_prompt_a_line_and_skips_blank_lines(run_dir, tmp
         (["--prompt", "a", "--scheduler", "euler"], "invalid choice: 'euler' (choose from"),
         (["--prompt", "a", "--num-samples", "0"], "must be a positive integer, got 0"),
         (["--prompt", "a", "--steps", "-1"], "must be a positive integer, got -1"),
-        ([], "one of the arguments --prompt --prompts-file is required"),
+        ([], "one of the arguments --prompt --prompts-file --person is required"),
     ],
 )
 def test_bad_arguments_exit_with_a_message(run_dir, tmp_path, capsys, args, message):
@@ -129,3 +129,94 @@ def test_runs_as_a_module(run_dir, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "poses.json" in result.stdout and (out / "pose_0000.png").is_file()
+
+
+# --- pose control -----------------------------------------------------------------------------------
+
+LEGS = list(range(11, 17))
+
+
+def a_pose(canvas=(96, 96)):
+    """A standing-like COCO-17 pose in pixels of a (height, width) canvas."""
+    height, width = canvas
+    xs = np.linspace(0.3, 0.7, 17) * width
+    ys = np.linspace(0.1, 0.9, 17) * height
+    return torch.tensor(np.stack([xs, ys, np.full(17, 2.0)], -1), dtype=torch.float32)
+
+
+def written(out):
+    records = json.loads((out / "poses.json").read_text())
+    return records, torch.tensor([r["keypoints"] for r in records], dtype=torch.float32).reshape(len(records), 17, 3)
+
+
+def test_init_pose_with_keep_holds_the_files_joints_on_the_files_canvas(run_dir, tmp_path):
+    pose = a_pose((80, 120))
+    write_openpose_json(tmp_path / "pose.json", pose, (80, 120))
+    out = main(["--checkpoint", str(run_dir), "--prompt", PROMPTS[1], "--num-samples", "2", "--steps", "2",
+                "--init-pose", str(tmp_path / "pose.json"), "--keep", "legs", "--resample", "2",
+                "--out", str(tmp_path / "samples")])
+    records, keypoints = written(out)
+    assert (records[0]["width"], records[0]["height"]) == (120, 80)
+    torch.testing.assert_close(keypoints[:, LEGS], pose[LEGS].expand(2, -1, -1), atol=1e-3, rtol=0)
+    assert np.asarray(Image.open(out / "pose_0000.png")).shape == (80, 120, 3)
+
+
+def test_init_pose_from_coco_results_at_strength_0_comes_back_and_size_rescales_openpose_files(run_dir, tmp_path):
+    pose = a_pose()
+    write_coco_keypoints(tmp_path / "coco.json", torch.stack([torch.zeros(17, 3), pose]), [1, 2], 96)
+    out = run_cli(run_dir, tmp_path / "samples", "--prompt", PROMPTS[0], "--init-pose", str(tmp_path / "coco.json"),
+                  "--pose-index", "1", "--strength", "0")
+    _, keypoints = written(out)
+    torch.testing.assert_close(keypoints, pose.expand(2, -1, -1), atol=0.01, rtol=0)
+    write_openpose_json(tmp_path / "small.json", pose, 96, canvas_size=48)  # the same pose on a 48-pixel canvas
+    out = run_cli(run_dir, tmp_path / "rescaled", "--prompt", PROMPTS[0], "--init-pose", str(tmp_path / "small.json"),
+                  "--strength", "0")
+    _, keypoints = written(out)
+    torch.testing.assert_close(keypoints, pose.expand(2, -1, -1), atol=0.01, rtol=0)
+
+
+def test_people_with_boxes_make_one_scene_image_one_openpose_file_and_coco_records_per_person(run_dir, tmp_path):
+    out = main(["--checkpoint", str(run_dir), "--person", PROMPTS[0], "--box", "0,0,60,60", "--person", PROMPTS[1],
+                "--box", "70,10,50,50", "--size", "128x64", "--num-samples", "2", "--steps", "2", "--seed", "3",
+                "--out", str(tmp_path / "scenes")])
+    for j in range(2):
+        assert np.asarray(Image.open(out / f"scene_{j:04d}.png")).shape == (64, 128, 3)
+        assert read_openpose_json(out / f"scene_{j:04d}_keypoints.json").shape == (2, 17, 3)
+    coco = read_coco_keypoints(out / "coco_results.json")
+    assert coco.image_ids == [0, 0, 1, 1]
+    records, keypoints = written(out)
+    assert [(r["index"], r["person"], r["prompt"], r["seed"]) for r in records] == [
+        (0, 0, PROMPTS[0], 3), (0, 1, PROMPTS[1], 4), (1, 0, PROMPTS[0], 5), (1, 1, PROMPTS[1], 6)]
+    assert records[1]["box"] == [70, 10, 50, 50] and (records[0]["width"], records[0]["height"]) == (128, 64)
+    torch.testing.assert_close(keypoints, coco.keypoints, atol=1e-3, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--prompt", "a", "--keep", "legs"], "--keep needs --init-pose FILE"),
+        (["--prompt", "a", "--strength", "0.5"], "--strength needs --init-pose FILE"),
+        (["--prompt", "a", "--init-pose", "no_such.json"], "--init-pose no_such.json: cannot read it"),
+        (["--prompt", "a", "--init-pose", "BAD", "--keep", "legs"], "not a JSON file"),
+        (["--prompt", "a", "--init-pose", "EMPTY_PEOPLE", "--keep", "legs"], "--pose-index 0: --init-pose"),
+        (["--prompt", "a", "--init-pose", "POSE", "--keep", "tail"], "--keep: unknown body part or joint 'tail'"),
+        (["--prompt", "a", "--init-pose", "POSE", "--strength", "2"], "--strength must be a number in [0, 1]"),
+        (["--prompt", "a", "--init-pose", "FAR", "--keep", "legs"], "outside the 96x96 canvas"),
+        (["--person", "a", "--person", "b", "--box", "0,0,10,10"], "--box: got 1 boxes for 2 --person prompts"),
+        (["--person", "a", "--person", "b", "--box", "0,0,50,50", "--box", "60,0,50,50"], "--box[1]"),
+        (["--person", "a", "--person", "b", "--box", "0,0,50,50", "--box", "20,0,50,50"], "overlap"),
+        (["--person", "a", "--box", "0,0,50"], "must be x,y,width,height"),
+        (["--prompt", "a", "--box", "0,0,50,50"], "--box needs --person"),
+        (["--prompt", "a", "--size", "12x"], "must be N or WIDTHxHEIGHT"),
+    ],
+)
+def test_bad_pose_control_arguments_exit_with_a_message(run_dir, tmp_path, capsys, args, message):
+    (tmp_path / "BAD").write_text("{not json")
+    (tmp_path / "EMPTY_PEOPLE").write_text(json.dumps({"people": [], "canvas_width": 96, "canvas_height": 96}))
+    write_openpose_json(tmp_path / "POSE", a_pose(), 96)
+    write_coco_keypoints(tmp_path / "FAR", torch.tensor([[200.0, 10.0, 2.0]] * 17), [0], 96)
+    args = [str(tmp_path / a) if a in ("BAD", "EMPTY_PEOPLE", "POSE", "FAR") else a for a in args]
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(run_dir, tmp_path / "samples", *args)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
