@@ -86,7 +86,7 @@ def test_quickstart_trains_samples_and_exports(tmp_path, monkeypatch):
     assert list((tmp_path / "runs/quickstart-small/checkpoints").glob("step_*/unet"))
     out = tmp_path / "outputs/quickstart"
     assert (out / "grid.png").stat().st_size > 0 and (out / "heatmaps.png").stat().st_size > 0
-    poses = sorted(out.glob("pose_*.png"))
+    poses = sorted(out.glob("pose_[0-9]*.png"))
     files = sorted(out.glob("pose_*_keypoints.json"))
     assert len(poses) == len(files) == 8  # 4 prompts x 2 poses each with small settings
     keypoints = read_openpose_json(files[0])
