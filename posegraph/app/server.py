@@ -127,9 +127,10 @@ def build_app(maker: PoseMaker):
         inputs = [prompt, negative_prompt, num_poses, seed, steps, scheduler, guidance_scale, width, height, answers]
         outputs = [gallery, status, downloads, selected_files, selected_info, batch, answers]
         for trigger in (button.click, prompt.submit):
-            trigger(generate, inputs, outputs, concurrency_limit=1, show_progress="full", show_progress_on=[gallery]) \
-                .then(lambda: 0, None, selected)
-        gallery.select(pick, [batch], [selected_files, selected_info, selected])
+            trigger(generate, inputs, outputs, api_name="generate" if trigger == button.click else False,
+                    concurrency_limit=1, show_progress="full", show_progress_on=[gallery]) \
+                .then(lambda: 0, None, selected, api_name=False)
+        gallery.select(pick, [batch], [selected_files, selected_info, selected], api_name=False)
     return app
 
 
