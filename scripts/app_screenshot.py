@@ -32,8 +32,6 @@ def main(argv=None) -> Path:
         page.generate(args.prompt, args.poses, seed=args.seed)
         page.gallery_images()[0].click()
         page.wait_for(lambda d: "pose_0000.png" in page.download_links("selected-files"), "the picked pose's files")
-        page.find("#gallery button[aria-label*='lose'], #gallery .preview button").click() \
-            if page.find_all("#gallery .preview") else None  # back to the grid if the click opened a preview
         height = driver.execute_script("return document.documentElement.scrollHeight")
         driver.set_window_size(args.width, height + 20)
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -177,7 +177,8 @@ class AppPage:
         return found[0].text if found else ""
 
     def gallery_images(self) -> list:
-        return self.find_all("#gallery img")
+        """The gallery's thumbnails (``<img>`` elements), one per pose."""
+        return self.find_all("#gallery .thumbnail-item img")
 
     def loaded_images(self) -> int:
         """How many gallery images the browser has finished loading."""

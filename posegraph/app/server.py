@@ -115,8 +115,10 @@ def build_app(maker: PoseMaker):
                 gr.Examples(EXAMPLES, inputs=prompt)
             with gr.Column(scale=3, min_width=320):
                 status = gr.Markdown(elem_id="status")
-                gallery = gr.Gallery(label="Poses (ControlNet OpenPose images)", columns=4, height="auto",
-                                     object_fit="contain", buttons=["download", "fullscreen"], elem_id="gallery")
+                # a click picks a pose (its files below) rather than opening a preview; fullscreen shows them large
+                gallery = gr.Gallery(label="Poses (ControlNet OpenPose images): click one to pick it", columns=4,
+                                     height="auto", object_fit="contain", allow_preview=False,
+                                     buttons=["download", "fullscreen"], elem_id="gallery")
                 with gr.Row():
                     selected_files = gr.File(label="Picked pose: PNG and OpenPose JSON", file_count="multiple",
                                              interactive=False, elem_id="selected-files")
