@@ -3,8 +3,8 @@
     .venv/bin/python scripts/app_screenshot.py --checkpoint runs/demo --out docs/images/app.png
 
 Starts ``python -m posegraph.app --checkpoint CHECKPOINT`` on a free local port, opens it in headless
-Chromium (``apt-get install chromium chromium-driver``), types the prompt, generates the poses, picks the
-first one (so its downloads show) and saves the whole page as a PNG.
+Chromium (``apt-get install chromium chromium-driver``), types the prompt, generates the poses (the first one
+is picked, so its downloads show) and saves the whole page as a PNG.
 """
 from __future__ import annotations
 
@@ -29,9 +29,8 @@ def main(argv=None) -> Path:
 
     with serve_app(args.checkpoint, timeout=600) as url, open_chromium(width=args.width) as driver:
         page = AppPage(driver, url, timeout=600)
-        page.generate(args.prompt, args.poses, seed=args.seed)
-        page.gallery_images()[0].click()
-        page.wait_for(lambda d: "pose_0000.png" in page.download_links("selected-files"), "the picked pose's files")
+        page.generate(args.prompt, args.poses, seed=args.seed)  # the first pose is picked: its files show
+        page.wait_for(lambda d: not page.find_all("[data-testid='status-tracker']:not(.hide)"), "the page to settle")
         height = driver.execute_script("return document.documentElement.scrollHeight")
         driver.set_window_size(args.width, height + 20)
         args.out.parent.mkdir(parents=True, exist_ok=True)

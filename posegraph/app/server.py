@@ -117,13 +117,13 @@ def build_app(maker: PoseMaker):
                 status = gr.Markdown(elem_id="status")
                 # a click picks a pose (its files below) rather than opening a preview; fullscreen shows them large
                 gallery = gr.Gallery(label="Poses (ControlNet OpenPose images): click one to pick it", columns=4,
-                                     height="auto", object_fit="contain", allow_preview=False,
+                                     object_fit="contain", allow_preview=False,
                                      buttons=["download", "fullscreen"], elem_id="gallery")
                 with gr.Row():
                     selected_files = gr.File(label="Picked pose: PNG and OpenPose JSON", file_count="multiple",
-                                             interactive=False, elem_id="selected-files")
+                                             interactive=False, height=240, elem_id="selected-files")
                     downloads = gr.File(label="All poses: poses.zip, then each PNG and JSON", file_count="multiple",
-                                        interactive=False, elem_id="downloads")
+                                        interactive=False, height=240, elem_id="downloads")
                 selected_info = gr.Markdown(elem_id="selected-info")
 
         inputs = [prompt, negative_prompt, num_poses, seed, steps, scheduler, guidance_scale, width, height, answers]
