@@ -139,11 +139,15 @@ class AppPage:
         self.wait_for(lambda d: d.find_elements(By.CSS_SELECTOR, "#generate"), "the page to load")
 
     def wait_for(self, condition, what: str, timeout: float | None = None, poll: float = 0.05):
-        """Wait until ``condition(driver)`` is truthy; its value, or a TimeoutError naming ``what``."""
-        from selenium.common.exceptions import TimeoutException
+        """Wait until ``condition(driver)`` is truthy; its value, or a TimeoutError naming ``what``.
+
+        An element that the page re-renders while ``condition`` reads it (stale) counts as not yet.
+        """
+        from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 
         try:
-            return self._wait(self.driver, timeout or self.timeout, poll_frequency=poll).until(condition)
+            return self._wait(self.driver, timeout or self.timeout, poll_frequency=poll,
+                              ignored_exceptions=[StaleElementReferenceException]).until(condition)
         except TimeoutException:
             raise TimeoutError(f"timed out waiting for {what}; the page says: {self.status()!r}") from None
 
