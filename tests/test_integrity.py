@@ -20,6 +20,16 @@ def test_limb_integrity_needs_all_twelve_limb_joints():
     assert limb_integrity(keypoints).tolist() == [True, False, True, True]
 
 
+def test_a_joint_flung_across_the_canvas_breaks_the_body_but_every_generated_body_is_whole():
+    samples = SyntheticPoseGenerator(size=64, seed=3, crop_rate=0.0).sample(2000)
+    assert limb_integrity(samples.keypoints).all()
+    keypoints = poses("standing", 3).keypoints.copy()
+    keypoints[1, COCO_17.index("right_wrist"), :2] = [63, 0]  # a stray maximum in the corner
+    keypoints[2, COCO_17.index("left_ankle"), :2] = keypoints[2, COCO_17.index("right_ankle"), :2] + [3, 0]
+    assert limb_integrity(keypoints).tolist() == [True, False, True]
+    assert not limb_integrity(np.zeros((1, 17, 3)) + [0, 0, 1]).any()  # every joint in one place
+
+
 @pytest.mark.parametrize("action", ["throwing", "punching"])
 def test_the_side_of_a_throw_or_punch_is_the_arm_the_generator_used(action):
     samples = poses(action)
