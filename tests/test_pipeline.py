@@ -39,7 +39,7 @@ def pipe(text_encoder):
 
 
 def sample(pipe, prompt="a person waving with the right hand", **kwargs):
-    kwargs = {"num_inference_steps": STEPS, "generator": 0, **kwargs}
+    kwargs = {"num_inference_steps": STEPS, "generator": 0, "return_heatmaps": True, **kwargs}
     return pipe(prompt, **kwargs)
 
 
@@ -218,8 +218,10 @@ def test_bad_generator_guidance_and_canvas_are_errors(pipe):
         sample(pipe, generator="seed")
     with pytest.raises(TypeError, match="guidance_scale must be a finite number, got nan"):
         sample(pipe, guidance_scale=float("nan"))
-    with pytest.raises(ValueError, match="canvas_width must be a positive integer"):
+    with pytest.raises(ValueError, match=r"canvas_size must be a positive integer S or a pair .*got \(64, 0\)"):
         sample(pipe, canvas_size=(64, 0))
+    with pytest.raises(ValueError, match=r"canvas_size must be .* \(height, width\), got \(512,\)"):
+        sample(pipe, canvas_size=(512,))
 
 
 # --- saving and loading ---------------------------------------------------------------------------------
@@ -281,7 +283,8 @@ def test_a_config_that_does_not_match_the_weights_is_an_error_naming_the_path(pi
     config = json.loads(config_path.read_text())
     config["cross_attention_dim"] = 2 * config["cross_attention_dim"]
     config_path.write_text(json.dumps(config))
-    with pytest.raises(ValueError, match=f"{edited / 'unet'}: config.json does not match the weights"):
+    with pytest.raises(ValueError, match=f"{edited / 'unet' / 'config.json'}: incompatible file \\(it does not describe "
+                                         "the weights: .* in the weights, .* in the model it describes\\)"):
         PoseGraphPipeline.from_pretrained(edited, text_encoder=text_encoder)
 
     other = save_checkpoint(make_pipeline(make_unet(text_encoder, cross_attention_dim=32), text_encoder),

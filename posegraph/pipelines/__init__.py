@@ -1,5 +1,5 @@
 """Sampling pipelines: prompts -> keypoints + heatmaps."""
-from posegraph.pipelines.checkpoints import latest_checkpoint, resolve_pipeline_dir
+from posegraph.pipelines.checkpoints import CorruptCheckpointError, latest_checkpoint, resolve_pipeline_dir
 from posegraph.pipelines.pose_graph_pipeline import DEFAULT_GUIDANCE_SCALE, PoseGraphPipeline, PoseGraphPipelineOutput
 from posegraph.pipelines.schedulers import SCHEDULERS, make_scheduler
 
@@ -11,4 +11,5 @@ __all__ = [
     "make_scheduler",
     "resolve_pipeline_dir",
     "latest_checkpoint",
+    "CorruptCheckpointError",
 ]
