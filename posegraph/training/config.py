@@ -16,7 +16,7 @@ from pathlib import Path
 from posegraph.data.captions import example_prompts
 from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE
 
-__all__ = ["TrainConfig", "PRESETS", "RUN_CONTROL_FIELDS", "config_mismatches", "add_config_arguments",
+__all__ = ["TrainConfig", "PRESETS", "RUN_CONTROL_FIELDS", "RESCUE_FIELDS", "config_mismatches", "add_config_arguments",
            "config_from_arguments"]
 
 #: Actions whose example prompts the sample grids draw by default.
@@ -83,6 +83,9 @@ class TrainConfig:
             (min-SNR-gamma plus one; see ``posegraph.training.loop.min_snr_weights``); ``None``: every timestep's
             loss counts alike in the units of ``prediction_type``.
         cond_dropout: fraction of samples trained with the null text embedding (classifier-free guidance).
+
+    ``lr``, ``warmup_steps`` and ``max_grad_norm`` may change when resuming, to rescue a run whose loss
+    diverged (:data:`RESCUE_FIELDS`).
 
     Run control (may change when resuming; see :data:`RUN_CONTROL_FIELDS`):
         checkpoint_every, keep_last: save every N steps (and at the end), keeping the newest few.
@@ -220,14 +223,20 @@ RUN_CONTROL_FIELDS = frozenset(
      "compile", "channels_last", "gradient_checkpointing"}
 )
 
+#: Fields that change what a run computes but may change when resuming, to rescue a run whose loss diverged:
+#: the peak learning rate, the warm-up and the gradient clipping. The resumed run follows the new values from
+#: its checkpoint's step on (the LR schedule is recomputed there) and records the change in ``RUN_DIR/history.jsonl``.
+RESCUE_FIELDS = frozenset({"lr", "warmup_steps", "max_grad_norm"})
+
 
 def config_mismatches(stored: TrainConfig, asked: TrainConfig) -> dict[str, tuple]:
-    """Fields (outside :data:`RUN_CONTROL_FIELDS`) whose values differ: ``{name: (stored, asked)}``."""
+    """Fields (outside :data:`RUN_CONTROL_FIELDS` and :data:`RESCUE_FIELDS`) whose values differ:
+    ``{name: (stored, asked)}``."""
     stored_values, asked_values = stored.to_dict(), asked.to_dict()
     return {
         name: (stored_values[name], asked_values[name])
         for name in stored_values
-        if name not in RUN_CONTROL_FIELDS and stored_values[name] != asked_values[name]
+        if name not in RUN_CONTROL_FIELDS | RESCUE_FIELDS and stored_values[name] != asked_values[name]
     }
 
 
