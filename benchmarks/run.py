@@ -42,6 +42,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "heatmaps": ("heatmaps_bench.py", [], ["--poses", "1000", "--repeats", "2"]),
     "text": ("text_bench.py", [], ["--captions", "256", "--batch-size", "64", "--repeats", "1"]),
     "synthetic": ("synthetic_bench.py", [], ["--samples", "2000", "--repeats", "1"]),
+    "request_memory": ("request_memory_bench.py", [],
+                       ["--prompts", "300", "--preset", "tiny", "--steps", "1", "--batch-size", "64"]),
     "evaluation": ("evaluation_bench.py", [], ["--captions", "50", "--poses", "500", "--evaluator-pairs", "500",
                                               "--evaluator-epochs", "1", "--repeats", "1"]),
 }
