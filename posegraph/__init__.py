@@ -3,6 +3,7 @@
 The public names, importable from the package itself::
 
     from posegraph import COCO_17, GUNet, PoseGraphPipeline, SkeletonGraphBlock, TextEncoder, make_graph_layer
+    from posegraph import UpstreamGUNet  # the paper authors' released model
 
 Only the skeleton layouts are imported with the package; the other names load their module (and
 diffusers / transformers with it) the first time they are used, so ``import posegraph.data`` or
@@ -21,6 +22,7 @@ _LAZY = {
     "make_graph_layer": "posegraph.nn",
     "resolve_graph_layer": "posegraph.nn",
     "GUNet": "posegraph.models",
+    "UpstreamGUNet": "posegraph.models",
     "PoseGraphPipeline": "posegraph.pipelines",
     "PoseGraphPipelineOutput": "posegraph.pipelines",
     "TextEncoder": "posegraph.text",

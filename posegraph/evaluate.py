@@ -31,7 +31,7 @@ from posegraph.evaluation.report import write_report
 from posegraph.evaluation.retrieval import PoseTextEvaluator, train_evaluator
 from posegraph.evaluation.run import (HELD_OUT_SEED, caption_embeddings, coco_evaluation_set, evaluate_pipeline,
                                       synthetic_evaluation_set)
-from posegraph.pipelines import (DEFAULT_GUIDANCE_SCALE, SCHEDULERS, PoseGraphPipeline,
+from posegraph.pipelines import (DEFAULT_GUIDANCE_SCALE, SCHEDULERS, PoseGraphPipeline, is_upstream_release,
                                  resolve_pipeline_dir)
 from posegraph.text import DEFAULT_ENCODER_NAMES, TextEncoder
 
@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"Train the retrieval evaluator with: python -m posegraph.evaluate {TRAIN_EVALUATOR} --help",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--checkpoint", required=True, type=Path,
-                        help="training run directory, checkpoint directory or saved pipeline")
+                        help="training run directory, checkpoint directory, saved pipeline "
+                             "or the paper authors' released folder")
     _add_data_arguments(parser)
     parser.add_argument("--coco-split", choices=("test", "all"), default="test",
                         help="test: the held-out fifth of the given COCO files; all: every pair (a val file)")
@@ -165,12 +166,12 @@ def _evaluate_command(argv: list[str]) -> Path:
         parser.error("--samples-per-caption must be at least 2 (the variance and multimodality compare samples)")
     device = _device(args.device)
     try:
-        checkpoint = resolve_pipeline_dir(args.checkpoint)
+        checkpoint = args.checkpoint if is_upstream_release(args.checkpoint) else resolve_pipeline_dir(args.checkpoint)
         pipeline = PoseGraphPipeline.from_pretrained(checkpoint, device=device)
     except (FileNotFoundError, ValueError) as error:
         parser.error(f"--checkpoint: {error}")
     evaluator = _load_evaluator(parser, args.evaluator, pipeline, args.data, device) if args.evaluator else None
-    size = pipeline.unet.config.sample_size
+    size = pipeline.unet.heatmap_size
     if args.data == "synthetic":
         if _training_seed(checkpoint) == HELD_OUT_SEED:
             parser.error(f"--checkpoint {checkpoint} was trained on the synthetic stream of seed {HELD_OUT_SEED}, "
@@ -191,7 +192,8 @@ def _evaluate_command(argv: list[str]) -> Path:
     meta = {
         "checkpoint": str(checkpoint), "data": args.data, **info, "steps": args.steps, "scheduler": args.scheduler,
         "guidance_scale": args.guidance_scale, "seed": args.seed, "sample_size": size,
-        "graph_layer": unet.graph_layer, "graph_positions": unet.graph_positions,
+        "graph_layer": unet.get("graph_layer", "upstream spatial block"),  # the released model has no graph_layer
+        "graph_positions": unet.get("graph_positions", "mid"),
         "num_parameters": pipeline.unet.num_parameters(), "text_encoder": pipeline.text_encoder.to_config(),
     }
     if evaluator is not None:

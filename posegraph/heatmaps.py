@@ -12,8 +12,14 @@ Conventions:
   (:func:`normalize_heatmaps`; the model's config holds ``heatmap_scale`` and ``heatmap_shift``).
   The default ``2, -1`` is ``[-1, 1]``: background -1, peak +1. :func:`denormalize_heatmaps` maps model
   outputs back to ``[0, 1]``.
+* The paper authors' released model draws each joint as the *lowest* region of its map (its maps are
+  normalised across joints per pixel and scaled to ``[-1, 1]``, a joint near -1), and their code places
+  the joint at the centroid of the lowest 5 % of the map: :func:`lowest_regions_to_keypoints`. Its maps
+  are ``[0, 1]`` heatmaps, joint bright, by ``denormalize_heatmaps(sample, scale=-2, shift=1)``.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -23,6 +29,7 @@ __all__ = [
     "flip_heatmaps",
     "normalize_heatmaps",
     "denormalize_heatmaps",
+    "lowest_regions_to_keypoints",
 ]
 
 
@@ -114,3 +121,69 @@ def normalize_heatmaps(heatmaps: torch.Tensor, scale: float = 2.0, shift: float 
 def denormalize_heatmaps(sample: torch.Tensor, scale: float = 2.0, shift: float = -1.0) -> torch.Tensor:
     """Model-range samples -> ``[0, 1]`` heatmaps (clamped); the inverse of :func:`normalize_heatmaps`."""
     return ((sample - shift) / scale).clamp(0, 1)
+
+
+def lowest_regions_to_keypoints(
+    sample: torch.Tensor, fraction: float = 0.05, min_area: float = 5.0, return_confidence: bool = False
+):
+    """Decode maps whose joint is their lowest region, as the paper authors' released code does.
+
+    Per map: take the pixels at or below the value at index ``floor(fraction * S * S)`` of its sorted pixels
+    (the lowest 5 %, ties included), split them into 8-connected regions, and place the joint at the centroid of
+    the region with the largest area, measured like OpenCV's ``contourArea`` of the region's outline (the
+    polygon through its boundary pixels' centres: ``pixels - boundary / 2 - 1`` by Pick's theorem, exact
+    for regions without one-pixel-wide parts). The joint is present (``v = 2``) when that area exceeds
+    ``min_area``, else ``v = 0`` (its ``x, y`` still hold the centroid). Where the released code differs:
+    it takes the first region OpenCV lists with an area above 5 (not the largest), and rounds the centroid
+    of the outline down to whole pixels (here: the mean of the region's pixel centres, sub-pixel).
+
+    Args:
+        sample: ``(batch, K, S, S)`` or ``(K, S, S)`` maps in the released model's range (joint near -1).
+        fraction: the share of each map's pixels that makes up its lowest part.
+        min_area: the outline area a region needs for its joint to count as present.
+        return_confidence: also return ``(batch, K)`` confidences: the region's mean of ``(1 - x) / 2``
+            clamped to ``[0, 1]`` (1 where the region sits at -1).
+
+    Returns:
+        keypoints ``(batch, K, 3)`` (or ``(K, 3)``) in heatmap pixels, and the confidence if asked.
+    """
+    if sample.dim() not in (3, 4) or sample.shape[-1] != sample.shape[-2]:
+        raise ValueError("lowest_regions_to_keypoints: expected (batch, K, S, S) or (K, S, S), "
+                         f"got {tuple(sample.shape)}")
+    if not 0 <= fraction < 1:
+        raise ValueError(f"lowest_regions_to_keypoints: fraction must be in [0, 1), got {fraction}")
+    lead, size = sample.shape[:-2], sample.shape[-1]
+    maps = sample.float().reshape(-1, size * size)
+    count = maps.shape[0]
+    threshold = maps.kthvalue(int(fraction * size * size) + 1, dim=1, keepdim=True).values
+    mask = (maps <= threshold).view(count, 1, size, size)
+
+    # 8-connected regions: every pixel takes the largest label around it until nothing changes.
+    labels = torch.arange(1, size * size + 1, dtype=torch.float32, device=maps.device).view(1, 1, size, size) * mask
+    for _ in range(size * size):
+        grown = torch.nn.functional.max_pool2d(labels, 3, stride=1, padding=1) * mask
+        if torch.equal(grown, labels):
+            break
+        labels = grown
+    index = labels.view(count, -1).long()  # 0: outside the lowest part
+
+    # Boundary pixels: in the region with a 4-neighbour outside it (regions never touch, so: outside the mask).
+    padded = torch.nn.functional.pad(mask[:, 0], (1, 1, 1, 1), value=False)
+    inner = padded[:, :-2, 1:-1] & padded[:, 2:, 1:-1] & padded[:, 1:-1, :-2] & padded[:, 1:-1, 2:]
+    boundary = (mask[:, 0] & ~inner).view(count, -1).float()
+    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32, device=maps.device),
+                            torch.arange(size, dtype=torch.float32, device=maps.device), indexing="ij")
+    per_pixel = torch.stack([torch.ones_like(maps), boundary, xs.flatten().expand_as(maps),
+                             ys.flatten().expand_as(maps), ((1 - maps) / 2).clamp(0, 1)])  # (5, count, S * S)
+    sums = torch.zeros(5, count, size * size + 1, device=maps.device)
+    sums.scatter_add_(2, index.expand(5, -1, -1), per_pixel)
+    sums[:, :, 0] = 0
+    pixels, edge, sum_x, sum_y, sum_conf = sums
+    area = torch.where(pixels > 0, pixels - edge / 2 - 1, torch.full_like(pixels, -math.inf))
+    best_area, best = area.max(1, keepdim=True)
+    n = pixels.gather(1, best)
+    x, y, confidence = (s.gather(1, best) / n for s in (sum_x, sum_y, sum_conf))
+    v = torch.where(best_area > min_area, 2.0, 0.0)
+    keypoints = torch.cat([x, y, v], dim=1).view(*lead, 3)
+    confidence = confidence.view(lead)
+    return (keypoints, confidence) if return_confidence else keypoints

@@ -4,7 +4,8 @@
         --num-samples 4 --out samples/
 
 ``--checkpoint`` takes a training run directory (its latest complete checkpoint), one checkpoint
-(``RUN_DIR/checkpoints/step_N``) or a directory written by ``PoseGraphPipeline.save_pretrained``.
+(``RUN_DIR/checkpoints/step_N``), a directory written by ``PoseGraphPipeline.save_pretrained`` or the paper
+authors' released diffusers folder (see the README, "Using the paper's released weights").
 Into ``--out`` go, for pose ``i`` (all poses of the first prompt first):
 
 * ``pose_{i:04d}.png``: the ControlNet-ready OpenPose-18 drawing, ``--size`` pixels square;
@@ -90,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m posegraph.sample", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--checkpoint", required=True, type=Path,
-                        help="training run directory, checkpoint directory or saved pipeline")
+                        help="training run directory, checkpoint directory, saved pipeline or the paper authors' released folder")
     prompts = parser.add_mutually_exclusive_group(required=True)
     prompts.add_argument("--prompt", action="append", help="a prompt (repeat for several; \"\" is unconditional)")
     prompts.add_argument("--prompts-file", type=Path, help="a text file with one prompt a line (blank lines skipped)")

@@ -268,9 +268,9 @@ def evaluate_pipeline(
         ``(sections, info)``: the sections for :func:`~posegraph.evaluation.write_report` (in report order)
         and facts for its ``meta`` (pose counts, the retrieval pool size).
     """
-    if pipeline.unet.config.sample_size != data.size:
+    if pipeline.unet.heatmap_size != data.size:
         raise ValueError(f"evaluate_pipeline: the evaluation set is in a {data.size}-pixel frame but the model "
-                         f"draws {pipeline.unet.config.sample_size}-pixel heatmaps; build the set at that size")
+                         f"draws {pipeline.unet.heatmap_size}-pixel heatmaps; build the set at that size")
     if samples_per_caption < 2 or repeats < 1:
         raise ValueError(f"evaluate_pipeline: need samples_per_caption >= 2 (variance, multimodality) and "
                          f"repeats >= 1, got {samples_per_caption} and {repeats}")

@@ -1,5 +1,6 @@
-"""The GUNet denoiser (diffusers ``ModelMixin`` + ``ConfigMixin``), its blocks and presets."""
+"""The GUNet denoiser (diffusers ``ModelMixin`` + ``ConfigMixin``), its blocks and presets, and the paper authors' released model."""
 from posegraph.models.gunet import SKELETONS, GUNet
 from posegraph.models.presets import PRESETS
+from posegraph.models.upstream import UpstreamGUNet, UpstreamSpatialBlock
 
-__all__ = ["GUNet", "PRESETS", "SKELETONS"]
+__all__ = ["GUNet", "PRESETS", "SKELETONS", "UpstreamGUNet", "UpstreamSpatialBlock"]

@@ -172,6 +172,11 @@ class GUNet(ModelMixin, ConfigMixin):
                                                 padding=conv_out_kernel // 2),
                                       nn.PixelShuffle(stem_stride))
 
+    @property
+    def heatmap_size(self) -> int:
+        """The heatmap side ``S`` the model samples (``sample_size``)."""
+        return self.config.sample_size
+
     @classmethod
     def from_preset(cls, name: str = "cpu", **overrides) -> "GUNet":
         """A freshly initialised GUNet of preset ``name`` (``"tiny"``, ``"cpu"``, ``"paper"``), any key overridden.

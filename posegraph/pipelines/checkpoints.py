@@ -10,6 +10,13 @@ Layout (written by ``PoseGraphPipeline.save_pretrained`` and by ``python -m pose
 
 Training state files beside these (optimiser, EMA, RNG, ``train_config.json``) are ignored here.
 
+The paper authors' released model is a diffusers folder of another layout, loaded as it is::
+
+    RELEASE/
+        unet/                            config.json (_class_name "GUNet2DConditionModel") + safetensors
+        text_encoder/, tokenizer/        CLIP-L, padded to its 77 positions
+        scheduler/scheduler_config.json  the noise schedule it was trained with
+
 A damaged file (a safetensors file cut short or overwritten, a JSON file that does not parse) is a
 :class:`CorruptCheckpointError` whose message names the file and the newest earlier checkpoint of the same
 run whose files read back (:func:`unreadable_file`, :func:`newest_good_checkpoint`).
@@ -24,7 +31,8 @@ from pathlib import Path
 from diffusers.utils.constants import CONFIG_NAME, SAFETENSORS_WEIGHTS_NAME
 
 __all__ = ["COMPLETE_MARKER", "REQUIRED_FILES", "CorruptCheckpointError", "resolve_pipeline_dir", "latest_checkpoint",
-           "unreadable_file", "newest_good_checkpoint", "corrupt_checkpoint_error"]
+           "is_upstream_release", "upstream_text_encoder_reference", "unreadable_file", "newest_good_checkpoint",
+           "corrupt_checkpoint_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +44,14 @@ REQUIRED_FILES = (
     "text_encoder.json",
 )
 _STEP_DIR = re.compile(r"step_(\d+)")
+UPSTREAM_UNET_CLASS = "GUNet2DConditionModel"
+UPSTREAM_REQUIRED_FILES = (
+    f"unet/{CONFIG_NAME}",
+    f"unet/{SAFETENSORS_WEIGHTS_NAME}",
+    "scheduler/scheduler_config.json",
+    "text_encoder/config.json",
+    "tokenizer",
+)
 
 
 def resolve_pipeline_dir(path) -> Path:
@@ -150,3 +166,42 @@ def corrupt_checkpoint_error(file, checkpoint, reason: str, kind: str = "corrupt
     advice = (f"use the earlier checkpoint {good}" if good is not None
               else "no earlier checkpoint of this run reads back: copy the checkpoint again or train anew")
     return CorruptCheckpointError(f"{file}: {kind} file ({reason}); {advice}", Path(file), good)
+
+
+def is_upstream_release(path) -> bool:
+    """Whether ``path`` is the paper authors' released diffusers folder (its ``unet/config.json`` names their
+    ``GUNet2DConditionModel``).
+
+    Raises:
+        ValueError: such a folder with files missing (the message names them; weights stored only as pickled
+            ``.bin`` files are refused: posegraph unpickles nothing).
+    """
+    config = Path(path) / "unet" / CONFIG_NAME
+    if not config.is_file():
+        return False
+    try:
+        class_name = json.loads(config.read_text()).get("_class_name")
+    except (json.JSONDecodeError, AttributeError):
+        return False
+    if class_name != UPSTREAM_UNET_CLASS:
+        return False
+    missing = [name for name in UPSTREAM_REQUIRED_FILES if not (Path(path) / name).exists()]
+    if missing:
+        hint = ""
+        if f"unet/{SAFETENSORS_WEIGHTS_NAME}" in missing and any((Path(path) / "unet").glob("*.bin")):
+            hint = ("; the unet's weights are a pickled .bin file, which posegraph does not load: save them as "
+                    f"unet/{SAFETENSORS_WEIGHTS_NAME} with a tool you trust")
+        raise ValueError(f"{path}: a {UPSTREAM_UNET_CLASS} release folder, but {', '.join(missing)} missing{hint}")
+    return True
+
+
+def upstream_text_encoder_reference(path) -> dict:
+    """The :class:`~posegraph.text.TextEncoder` reference (``text_encoder.json`` contents) of a released folder:
+    the folder itself, every prompt padded to the encoder's full length (77 for CLIP-L), as the release encodes."""
+    path = Path(path)
+    limits = [json.loads((path / "text_encoder" / CONFIG_NAME).read_text()).get("max_position_embeddings")]
+    tokenizer_config = path / "tokenizer" / "tokenizer_config.json"
+    if tokenizer_config.is_file():
+        limits.append(json.loads(tokenizer_config.read_text()).get("model_max_length"))
+    limits = [int(n) for n in limits if isinstance(n, (int, float)) and n < 1_000_000]
+    return {"name_or_path": str(path), "max_length": min(limits) if limits else 77}

@@ -16,10 +16,11 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
-from posegraph.heatmaps import denormalize_heatmaps, heatmaps_to_keypoints
-from posegraph.models import GUNet
-from posegraph.pipelines.checkpoints import (COMPLETE_MARKER, corrupt_checkpoint_error, resolve_pipeline_dir,
-                                             unreadable_file)
+from posegraph.heatmaps import denormalize_heatmaps, heatmaps_to_keypoints, lowest_regions_to_keypoints
+from posegraph.models import GUNet, UpstreamGUNet
+from posegraph.models.upstream import UPSTREAM_CLASS_NAMES
+from posegraph.pipelines.checkpoints import (COMPLETE_MARKER, corrupt_checkpoint_error, is_upstream_release,
+                                             resolve_pipeline_dir, unreadable_file, upstream_text_encoder_reference)
 from posegraph.pipelines.limits import (POSE_BYTES, check_canvas_size, check_inference_steps, check_request_memory,
                                         check_seed_range)
 from posegraph.pipelines.schedulers import load_scheduler, make_scheduler
@@ -43,8 +44,10 @@ class PoseGraphPipelineOutput(BaseOutput):
 
     Attributes:
         keypoints: ``(num_poses, 17, 3)`` float32 CPU tensor of ``(x, y, v)`` rows in canvas pixels,
-            COCO-17 order; ``v`` is 2 where the decoded heatmap peak reaches the decoder threshold, else 0.
-        confidence: ``(num_poses, 17)`` float32 CPU tensor: each joint's heatmap peak value.
+            COCO-17 order; ``v`` is 2 where the decoder finds the joint (a GUNet: the heatmap peak reaches the
+            decoder threshold; the released upstream model: its lowest region is large enough), else 0.
+        confidence: ``(num_poses, 17)`` float32 CPU tensor: each joint's heatmap peak value (the released
+            upstream model: the mean of its ``[0, 1]`` heatmap over the joint's region).
         heatmaps: ``(num_poses, 17, S, S)`` float32 CPU tensor in ``[0, 1]`` when asked for
             (``return_heatmaps=True``), else ``None``.
         prompts: the prompt of each pose.
@@ -62,14 +65,16 @@ class PoseGraphPipeline(DiffusionPipeline):
     """Text -> 2D pose skeletons: a GUNet denoises 17-channel heatmaps, conditioned on a frozen text encoder.
 
     Components:
-        unet: :class:`posegraph.models.GUNet`.
+        unet: :class:`posegraph.models.GUNet`, or :class:`posegraph.models.UpstreamGUNet` (the paper authors'
+            released model, whose heatmaps are decoded the way their code does).
         scheduler: any diffusers scheduler; its config is the training noise schedule that samplers
             chosen by name start from.
         text_encoder: :class:`posegraph.text.TextEncoder`, saved by reference (its ``to_config()`` in
             ``text_encoder.json``), never its weights.
 
     ``save_pretrained`` writes the same layout as a training checkpoint, and ``from_pretrained`` loads a
-    saved pipeline, a checkpoint or a whole training run directory (its latest complete checkpoint).
+    saved pipeline, a checkpoint, a whole training run directory (its latest complete checkpoint) or the
+    paper authors' released diffusers folder.
 
     Speed options that pay on a GPU (accepted on a CPU too, where they may or may not help): a half-precision
     unet (``torch_dtype`` / ``.to(dtype=...)``), :meth:`enable_autocast`, :meth:`enable_channels_last` and
@@ -78,7 +83,7 @@ class PoseGraphPipeline(DiffusionPipeline):
 
     model_cpu_offload_seq = "unet"
 
-    def __init__(self, unet: GUNet, scheduler: SchedulerMixin, text_encoder: TextEncoder):
+    def __init__(self, unet: GUNet | UpstreamGUNet, scheduler: SchedulerMixin, text_encoder: TextEncoder):
         super().__init__()
         self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder)
         self._autocast_dtype: torch.dtype | None = None
@@ -184,7 +189,7 @@ class PoseGraphPipeline(DiffusionPipeline):
         scheduler = make_scheduler(scheduler, self.scheduler)
         check_inference_steps(scheduler, num_inference_steps)
         config = self.unet.config
-        size = config.sample_size
+        size = self.unet.heatmap_size
         num_poses = len(prompts) * num_poses_per_prompt
         heatmap_bytes = config.out_channels * size * size * 4 if return_heatmaps else 0
         check_request_memory(num_poses, POSE_BYTES + heatmap_bytes,
@@ -210,8 +215,7 @@ class PoseGraphPipeline(DiffusionPipeline):
                 generators = [torch.Generator().manual_seed(seed) for seed in seeds[start:stop]]
                 sample = self._denoise(scheduler, num_inference_steps, generators, embeddings.to(device, dtype)[rows],
                                        mask.to(device)[rows], guidance_scale if guided else None, progress)
-                chunk_heatmaps = denormalize_heatmaps(sample, config.heatmap_scale, config.heatmap_shift)
-                chunk_keypoints, chunk_confidence = heatmaps_to_keypoints(chunk_heatmaps, return_confidence=True)
+                chunk_heatmaps, chunk_keypoints, chunk_confidence = self._decode(sample)
                 keypoints.append(_to_canvas(chunk_keypoints, size, height, width).cpu())
                 confidence.append(chunk_confidence.cpu())
                 if return_heatmaps:
@@ -232,10 +236,10 @@ class PoseGraphPipeline(DiffusionPipeline):
             guidance_scale: the guidance weight, or ``None`` for one conditional pass.
 
         Returns:
-            ``(chunk, K, S, S)`` float32 samples in the model's value range (``unet.config.heatmap_scale``/``_shift``).
+            ``(chunk, K, S, S)`` float32 samples in the model's value range.
         """
-        config = self.unet.config
-        shape = (len(generators), config.in_channels, config.sample_size, config.sample_size)
+        size = self.unet.heatmap_size
+        shape = (len(generators), self.unet.config.in_channels, size, size)
         sample = randn_tensor(shape, generator=generators, device=text.device, dtype=torch.float32)
         extra = {"generator": generators} if "generator" in inspect.signature(scheduler.step).parameters else {}
         scheduler.set_timesteps(num_inference_steps, device=text.device)
@@ -253,6 +257,22 @@ class PoseGraphPipeline(DiffusionPipeline):
             sample = scheduler.step(prediction, t, sample, **extra).prev_sample
             progress.update()
         return sample
+
+    def _decode(self, sample: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Model-range samples ``(chunk, K, S, S)`` -> ``[0, 1]`` heatmaps, keypoints in heatmap pixels
+        ``(chunk, K, 3)`` and confidences ``(chunk, K)``, the way the model was trained to draw joints.
+
+        A GUNet draws a joint as a bright Gaussian in its ``heatmap_scale``/``_shift`` range: decoded at the
+        peak. The released upstream model draws it as the lowest region of a map in ``[-1, 1]``: decoded at
+        the centroid of the lowest 5 %, as the authors' code does; its heatmaps are returned flipped, joint bright.
+        """
+        if isinstance(self.unet, UpstreamGUNet):
+            keypoints, confidence = lowest_regions_to_keypoints(sample, return_confidence=True)
+            return denormalize_heatmaps(sample, scale=-2.0, shift=1.0), keypoints, confidence
+        config = self.unet.config
+        heatmaps = denormalize_heatmaps(sample, config.heatmap_scale, config.heatmap_shift)
+        keypoints, confidence = heatmaps_to_keypoints(heatmaps, return_confidence=True)
+        return heatmaps, keypoints, confidence
 
     def to(self, *args, **kwargs) -> "PoseGraphPipeline":
         """Move the unet (device and dtype, as ``DiffusionPipeline.to``) and the text encoder (device only)."""
@@ -296,11 +316,15 @@ class PoseGraphPipeline(DiffusionPipeline):
         torch_dtype: torch.dtype | None = None,
         device: str | torch.device | None = None,
     ) -> "PoseGraphPipeline":
-        """Load a saved pipeline, a training checkpoint, or a training run directory's latest complete checkpoint.
+        """Load a saved pipeline, a training checkpoint, a training run directory's latest complete checkpoint, or
+        the paper authors' released diffusers folder (its ``unet/``, ``text_encoder/``, ``tokenizer/`` and
+        ``scheduler/``: an :class:`~posegraph.models.UpstreamGUNet`, its CLIP encoder padding every prompt to
+        77 tokens as it was trained, and its scheduler).
 
         Args:
             pretrained_model_name_or_path: the directory (see :mod:`posegraph.pipelines.checkpoints`).
-            text_encoder: an already loaded encoder to use instead of the one ``text_encoder.json`` names.
+            text_encoder: an already loaded encoder to use instead of the one ``text_encoder.json`` (or the
+                released folder) names.
             torch_dtype: dtype of the unet (e.g. ``torch.float16`` on CUDA); the text encoder stays as loaded.
             device: where to run.
 
@@ -309,14 +333,20 @@ class PoseGraphPipeline(DiffusionPipeline):
             CorruptCheckpointError (a ValueError): a file that does not read back or weights that do not fit
                 ``unet/config.json``; the message names the file and the newest earlier checkpoint that reads back.
         """
-        directory = resolve_pipeline_dir(pretrained_model_name_or_path)
-        damaged = unreadable_file(directory, _PIPELINE_FILES)
+        directory = Path(pretrained_model_name_or_path)
+        upstream = is_upstream_release(directory)
+        if not upstream:
+            directory = resolve_pipeline_dir(directory)
+        damaged = unreadable_file(directory, _PIPELINE_FILES[:3] if upstream else _PIPELINE_FILES)
         if damaged is not None:
             raise corrupt_checkpoint_error(damaged[0], directory, f"it does not read back: {damaged[1]}")
+        if upstream:
+            reference = upstream_text_encoder_reference(directory)
+        else:
+            reference = json.loads((directory / "text_encoder.json").read_text())
         unet = _load_unet(directory / "unet", torch_dtype)
         scheduler = load_scheduler(directory / "scheduler")
         if text_encoder is None:
-            reference = json.loads((directory / "text_encoder.json").read_text())
             text_encoder = TextEncoder.from_pretrained(**reference, device=device)
         if text_encoder.hidden_size != unet.config.cross_attention_dim:
             raise ValueError(
@@ -332,15 +362,17 @@ class PoseGraphPipeline(DiffusionPipeline):
 _PIPELINE_FILES = ("unet/*.json", "unet/*.safetensors", "scheduler/*.json", "text_encoder.json", "model_index.json")
 
 
-def _load_unet(directory: Path, torch_dtype: torch.dtype | None) -> GUNet:
-    """GUNet.from_pretrained, strict: a config that does not describe the weights is a short
-    :class:`CorruptCheckpointError` naming the file, the first disagreement and the checkpoint to use instead."""
+def _load_unet(directory: Path, torch_dtype: torch.dtype | None) -> GUNet | UpstreamGUNet:
+    """The unet of the class its config names (a GUNet, or the released upstream model), strict: a config that
+    does not describe the weights is a short :class:`CorruptCheckpointError` naming the file, the first
+    disagreement and the checkpoint to use instead."""
+    cls = UpstreamGUNet if GUNet.load_config(directory).get("_class_name") in UPSTREAM_CLASS_NAMES else GUNet
     try:
-        unet, info = GUNet.from_pretrained(directory, torch_dtype=torch_dtype, output_loading_info=True,
-                                           low_cpu_mem_usage=False)
+        unet, info = cls.from_pretrained(directory, torch_dtype=torch_dtype, output_loading_info=True,
+                                         low_cpu_mem_usage=False)
     except (ValueError, RuntimeError, TypeError, OSError) as error:
         raise corrupt_checkpoint_error(directory / "config.json", directory.parent,
-                                       _unet_mismatch(directory, error), kind="incompatible") from None
+                                       _unet_mismatch(cls, directory, error), kind="incompatible") from None
     problems = {key: value for key, value in info.items() if value}
     if problems:
         raise corrupt_checkpoint_error(directory / "config.json", directory.parent,
@@ -349,17 +381,17 @@ def _load_unet(directory: Path, torch_dtype: torch.dtype | None) -> GUNet:
     return unet
 
 
-def _unet_mismatch(directory: Path, error: Exception) -> str:
+def _unet_mismatch(cls, directory: Path, error: Exception) -> str:
     """One line saying how ``config.json`` and the weights disagree (the first differing tensor shape)."""
     from safetensors import safe_open
 
     try:
         with torch.random.fork_rng(devices=[]):
-            model = GUNet.from_config(GUNet.load_config(directory))
+            model = cls.from_config(cls.load_config(directory))
         expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
         with safe_open(next(directory.glob("*.safetensors")), "pt") as handle:
             stored = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
-    except Exception:  # the config itself does not build a GUNet: say what the loader said, first line only
+    except Exception:  # the config itself does not build the model: say what the loader said, first line only
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return f"it does not build the model: {first[:200]}"
     for name, shape in stored.items():
