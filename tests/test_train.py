@@ -261,7 +261,7 @@ def test_bf16_mixed_precision_v_prediction_min_snr_and_unit_variance_heatmaps(tm
         assert all(w.dtype == torch.float32 and torch.isfinite(w).all() for w in weights(checkpoint, part).values())
     pipeline = PoseGraphPipeline.from_pretrained(out)
     assert pipeline.scheduler.config.prediction_type == "v_prediction" and pipeline.unet.config.heatmap_scale == 10
-    assert pipeline("a man standing", num_inference_steps=2, generator=0).heatmaps.max() <= 1
+    assert pipeline("a man standing", num_inference_steps=2, generator=0, return_heatmaps=True).heatmaps.max() <= 1
 
 
 def test_adafactor_without_ema_keeps_no_weight_sized_state_and_resumes_exactly(tmp_path):
