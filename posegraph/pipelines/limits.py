@@ -26,6 +26,11 @@ __all__ = ["POSE_BYTES", "SEED_MIN", "SEED_MAX", "available_memory_bytes", "form
 #: (17 float32) tensors, its seed (a Python int) and the list slots of its seed and prompt.
 POSE_BYTES = 400
 
+#: Schedulers whose ``set_timesteps(n)`` must give ``n`` distinct decreasing timesteps (the classes of the
+#: sampler names); others (PNDM repeats a timestep by design) are checked only for negative timesteps and errors.
+ONE_TIMESTEP_PER_STEP = frozenset({"DDPMScheduler", "DDIMScheduler", "DPMSolverMultistepScheduler",
+                                   "UniPCMultistepScheduler"})
+
 #: The seeds ``torch.Generator.manual_seed`` takes.
 SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
 
@@ -61,8 +66,12 @@ def _schedule_problem(scheduler, num_inference_steps: int) -> str | None:
     except Exception as error:  # diffusers raises ValueError; other scheduler objects may raise anything
         return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     timesteps = scheduler.timesteps.tolist()
+    if not timesteps:
+        return "no timesteps"
+    if type(scheduler).__name__ not in ONE_TIMESTEP_PER_STEP:  # e.g. PNDM: its own schedule, checked for range only
+        return f"a negative timestep {min(timesteps)}" if min(timesteps) < 0 else None
     if len(timesteps) != num_inference_steps:
-        return f"{len(timesteps)} timesteps, the last {timesteps[-1]}" if timesteps else "no timesteps"
+        return f"{len(timesteps)} timesteps, the last {timesteps[-1]}"
     if min(timesteps) < 0:
         return f"a negative timestep {min(timesteps)}"
     if any(a <= b for a, b in zip(timesteps, timesteps[1:])):
