@@ -70,6 +70,13 @@ def header(title: str, script: str, argv: list[str] | None, workload: str) -> li
             f"- git commit: {git_commit()}", f"- workload: {workload}", ""]
 
 
+def seconds(fn: Callable[[], object]) -> float:
+    """Wall-clock seconds of one call of ``fn``."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
     """Median wall-clock seconds of ``fn()`` over ``repeats`` calls after ``warmup`` untimed ones."""
     for _ in range(warmup):

@@ -13,8 +13,10 @@ The full run uses each script's defaults (the sampling benchmark adds its fast-p
 variants spend minutes compiling on a CPU); ``--quick`` runs each with a tiny workload, to check that it
 works, not to measure: its sections say so. Run the real thing on a quiet machine: other processes on the
 CPU skew every figure (two torch threads contending with other work slow small operations many times over).
-``--checkpoint DIR`` (e.g. the demo's ``runs/demo``) times sampling on that trained model, so its poses/s
-and the demo's semantic accuracy belong to one checkpoint.
+``--checkpoint DIR`` (e.g. the demo's ``runs/demo``) times sampling and the web app on that trained model,
+so their figures and the demo's semantic accuracy belong to one checkpoint. The ``app`` benchmark drives the
+app in headless Chromium (``apt-get install chromium chromium-driver``); without a browser it fails and the
+others still run.
 """
 from __future__ import annotations
 
@@ -50,7 +52,10 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
                  "--side-samples", "4", "--out", "runs/quality-quick", "--plot", "runs/quality-quick/curves.png"]),
     "evaluation": ("evaluation_bench.py", [], ["--captions", "50", "--poses", "500", "--evaluator-pairs", "500",
                                               "--evaluator-epochs", "1", "--repeats", "1"]),
+    "app": ("app_bench.py", [], ["--preset", "tiny", "--poses", "2", "--steps", "2", "--repeats", "1"]),
 }
+#: the benchmarks that time a trained model when given --checkpoint
+CHECKPOINT_BENCHMARKS = ("sampling", "app")
 QUICK_NOTE = "- **quick run** (`benchmarks/run.py --quick`): a smoke test of the script, not a measurement"
 
 
@@ -84,12 +89,12 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny workloads: check the scripts run, measure nothing")
     parser.add_argument("--no-write", action="store_true", help="print the sections, do not append them")
     parser.add_argument("--results", type=Path, default=RESULTS, help="the file the sections are appended to")
-    parser.add_argument("--checkpoint", metavar="DIR", help="time sampling on this trained run or checkpoint")
+    parser.add_argument("--checkpoint", metavar="DIR", help="time sampling and the app on this trained run or checkpoint")
     args = parser.parse_args(argv)
 
     failed = []
     for name in args.only or BENCHMARKS:
-        extra = ("--checkpoint", args.checkpoint) if args.checkpoint and name == "sampling" else ()
+        extra = ("--checkpoint", args.checkpoint) if args.checkpoint and name in CHECKPOINT_BENCHMARKS else ()
         section = run_benchmark(name, args.quick, extra)
         if section is None:
             failed.append(name)

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
-from common import header
+from common import header, seconds
 
 from posegraph.data.synthetic import SyntheticPoseGenerator
 from posegraph.text import TextEncoder
@@ -30,12 +29,6 @@ def distinct_captions(count: int) -> list[str]:
     while len(captions) < count:
         captions.update(dict.fromkeys(generator.sample(count).captions))
     return list(captions)[:count]
-
-
-def seconds(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main(argv=None) -> str:

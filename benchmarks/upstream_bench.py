@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import torch
 from diffusers import PNDMScheduler
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-from common import header
+from common import header, seconds
 
 from posegraph.data.synthetic import SyntheticPoseGenerator
 from posegraph.models import UpstreamGUNet
@@ -75,12 +74,6 @@ def release_pipeline(small: bool, folder: Path) -> PoseGraphPipeline:
     pipe = PoseGraphPipeline(unet=unet, scheduler=PNDMScheduler(**RELEASE_SCHEDULE), text_encoder=encoder)
     pipe.set_progress_bar_config(disable=True)
     return pipe
-
-
-def seconds(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main(argv=None) -> str:

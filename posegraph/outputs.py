@@ -29,8 +29,11 @@ from typing import Callable
 
 __all__ = ["OutputDirError", "StagedOutputDir", "SAMPLE_FILE"]
 
-#: The names ``python -m posegraph.sample`` writes.
-SAMPLE_FILE = re.compile(r"pose_\d{4,}\.png|pose_\d{4,}_keypoints\.json|grid\.png|poses\.json")
+#: The names ``python -m posegraph.sample`` writes: poses (``pose_NNNN.png``, ``pose_NNNN_keypoints.json``,
+#: ``grid.png``) or scenes of several people (``scene_NNNN.png``, ``scene_NNNN_keypoints.json``,
+#: ``coco_results.json``), and ``poses.json``.
+SAMPLE_FILE = re.compile(r"(?:pose|scene)_\d{4,}\.png|(?:pose|scene)_\d{4,}_keypoints\.json|grid\.png|poses\.json"
+                         r"|coco_results\.json")
 
 _STAGING = re.compile(r"\.(?P<name>.+)\.(?:staging|replaced)-(?P<pid>\d+)-[0-9a-f]{8}")
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
-__all__ = ["Skeleton", "COCO_17", "OPENPOSE_18", "coco_to_openpose", "openpose_to_coco"]
+__all__ = ["Skeleton", "COCO_17", "OPENPOSE_18", "BODY_PARTS", "coco_to_openpose", "openpose_to_coco"]
 
 
 def _mirror_name(name: str) -> str:
@@ -198,6 +198,19 @@ COCO_17 = Skeleton(
     ),
     name="coco_17",
 )
+
+#: Named groups of COCO-17 joints ("left"/"right" are the person's own sides): what a pose editor keeps or
+#: regenerates together. A leg includes its hip and an arm its shoulder; ``torso`` is the four of them.
+BODY_PARTS: dict[str, tuple[str, ...]] = {
+    "head": ("nose", "left_eye", "right_eye", "left_ear", "right_ear"),
+    "torso": ("left_shoulder", "right_shoulder", "left_hip", "right_hip"),
+    "left_arm": ("left_shoulder", "left_elbow", "left_wrist"),
+    "right_arm": ("right_shoulder", "right_elbow", "right_wrist"),
+    "arms": ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist"),
+    "left_leg": ("left_hip", "left_knee", "left_ankle"),
+    "right_leg": ("right_hip", "right_knee", "right_ankle"),
+    "legs": ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"),
+}
 
 OPENPOSE_18 = Skeleton(
     names=(

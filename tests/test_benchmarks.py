@@ -59,7 +59,7 @@ def test_a_new_results_file_starts_with_the_preamble_and_no_write_writes_nothing
     assert read(results) == bench["run"].PREAMBLE + "\n## heatmaps\n\nfigures\n\n## text\n\nfigures\n"
 
 
-def test_a_checkpoint_reaches_the_sampling_benchmark_only(bench, tmp_path, monkeypatch):
+def test_a_checkpoint_reaches_the_sampling_and_app_benchmarks_only(bench, tmp_path, monkeypatch):
     calls = {}
 
     def fake_run(name, quick, extra):
@@ -67,8 +67,8 @@ def test_a_checkpoint_reaches_the_sampling_benchmark_only(bench, tmp_path, monke
         return f"## {name}\n"
 
     monkeypatch.setattr(bench["run"], "run_benchmark", fake_run)
-    assert bench["run"].main(["--only", "sampling", "heatmaps", "--checkpoint", "runs/demo", "--no-write"]) == 0
-    assert calls == {"sampling": ["--checkpoint", "runs/demo"], "heatmaps": []}
+    assert bench["run"].main(["--only", "sampling", "heatmaps", "app", "--checkpoint", "runs/demo", "--no-write"]) == 0
+    assert calls == {"sampling": ["--checkpoint", "runs/demo"], "heatmaps": [], "app": ["--checkpoint", "runs/demo"]}
 
 
 # --- benchmarks/common.py ------------------------------------------------------------------------------

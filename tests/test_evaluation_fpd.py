@@ -54,3 +54,5 @@ def test_frechet_distance_of_gaussians_in_closed_form():
 def test_sets_without_two_framed_poses_are_rejected():
     with pytest.raises(ValueError, match="real has 1 poses with a body frame"):
         frechet_pose_distance(jittered(10, 1.0), np.concatenate([pose(STANDING_XY)[None], pose(STANDING_XY, v=0.0)[None]]))
+    with pytest.raises(ValueError, match="generated has 0 poses with a body frame"):
+        frechet_pose_distance(np.zeros((4, 17, 3)), jittered(10, 1.0))  # an untrained model decodes no joint

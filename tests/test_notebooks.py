@@ -86,13 +86,16 @@ def test_quickstart_trains_samples_and_exports(tmp_path, monkeypatch):
     assert list((tmp_path / "runs/quickstart-small/checkpoints").glob("step_*/unet"))
     out = tmp_path / "outputs/quickstart"
     assert (out / "grid.png").stat().st_size > 0 and (out / "heatmaps.png").stat().st_size > 0
-    poses = sorted(out.glob("pose_*.png"))
+    poses = sorted(out.glob("pose_[0-9]*.png"))
     files = sorted(out.glob("pose_*_keypoints.json"))
     assert len(poses) == len(files) == 8  # 4 prompts x 2 poses each with small settings
     keypoints = read_openpose_json(files[0])
     assert keypoints.shape == (1, 17, 3)
     assert json.loads(files[0].read_text())["canvas_width"] == 512
-    assert images_shown(nb) >= 3
+    assert (out / "pose_control.png").stat().st_size > 0 and (out / "scene.png").stat().st_size > 0
+    assert read_openpose_json(out / "scene_keypoints.json").shape == (2, 17, 3)  # two people, one file
+    assert len(json.loads((out / "scene_coco.json").read_text())) == 2
+    assert images_shown(nb) >= 5
 
 
 @pytest.mark.slow

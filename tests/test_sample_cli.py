@@ -15,7 +15,7 @@ import torch
 from diffusers import DDPMScheduler
 from PIL import Image
 
-from posegraph.io import read_openpose_json
+from posegraph.io import read_coco_keypoints, read_openpose_json, write_coco_keypoints, write_openpose_json
 from posegraph.models import GUNet
 import posegraph.sample as sample_module
 from posegraph.pipelines import PoseGraphPipeline
@@ -104,7 +104,7 @@ def test_prompts_file_takes_one_prompt_a_line_and_skips_blank_lines(run_dir, tmp
         (["--prompt", "a", "--scheduler", "euler"], "invalid choice: 'euler' (choose from"),
         (["--prompt", "a", "--num-samples", "0"], "must be a positive integer, got 0"),
         (["--prompt", "a", "--steps", "-1"], "must be a positive integer, got -1"),
-        ([], "one of the arguments --prompt --prompts-file is required"),
+        ([], "one of the arguments --prompt --prompts-file --person is required"),
     ],
 )
 def test_bad_arguments_exit_with_a_message(run_dir, tmp_path, capsys, args, message):
@@ -231,6 +231,7 @@ def test_a_real_full_disk_leaves_no_partial_output(run_dir, small_tmpfs, capsys)
         (["--num-samples", "1000000000"], r"--num-samples 1000000000: 1,000,000,000 poses: their keypoints would need "
                                           r".* of memory, .* is available; ask for at most"),
         (["--size", "100000"], "--size: must be at most 16384, got 100000"),
+        (["--size", "20000x64"], "--size: must be at most 16384 a side, got 20000x64"),
         (["--seed", "1180591620717411303424"], "--seed: must be an integer from 0 to 2\\*\\*63 - 1"),
         (["--seed", "-1"], "--seed: must be an integer from 0 to 2\\*\\*63 - 1, got -1"),
         (["--guidance-scale", "nan"], "--guidance-scale: must be a finite number, got 'nan'"),
@@ -334,3 +335,182 @@ def test_two_samplers_into_one_folder_at_once_never_mix(run_dir, tmp_path):
                                                                    for suffix in (".png", "_keypoints.json")])
         assert all(Image.open(out / f"pose_{i:04d}.png").size == (size, size) for i in range(count))
         assert os.listdir(tmp_path) == ["samples"]
+
+
+# --- pose control -----------------------------------------------------------------------------------
+
+LEGS = list(range(11, 17))
+
+
+def a_pose(canvas=(96, 96)):
+    """A standing-like COCO-17 pose in pixels of a (height, width) canvas."""
+    height, width = canvas
+    xs = np.linspace(0.3, 0.7, 17) * width
+    ys = np.linspace(0.1, 0.9, 17) * height
+    return torch.tensor(np.stack([xs, ys, np.full(17, 2.0)], -1), dtype=torch.float32)
+
+
+def read_records(out):
+    records = json.loads((out / "poses.json").read_text())
+    return records, torch.tensor([r["keypoints"] for r in records], dtype=torch.float32).reshape(len(records), 17, 3)
+
+
+def test_init_pose_with_keep_holds_the_files_joints_on_the_files_canvas(run_dir, tmp_path):
+    pose = a_pose((80, 120))
+    write_openpose_json(tmp_path / "pose.json", pose, (80, 120))
+    out = main(["--checkpoint", str(run_dir), "--prompt", PROMPTS[1], "--num-samples", "2", "--steps", "2",
+                "--init-pose", str(tmp_path / "pose.json"), "--keep", "legs", "--resample", "2",
+                "--out", str(tmp_path / "samples")])
+    records, keypoints = read_records(out)
+    assert (records[0]["width"], records[0]["height"]) == (120, 80)
+    torch.testing.assert_close(keypoints[:, LEGS], pose[LEGS].expand(2, -1, -1), atol=1e-3, rtol=0)
+    assert np.asarray(Image.open(out / "pose_0000.png")).shape == (80, 120, 3)
+
+
+def test_init_pose_from_coco_results_at_strength_0_comes_back_and_size_rescales_openpose_files(run_dir, tmp_path):
+    pose = a_pose()
+    write_coco_keypoints(tmp_path / "coco.json", torch.stack([torch.zeros(17, 3), pose]), [1, 2], 96)
+    out = run_cli(run_dir, tmp_path / "samples", "--prompt", PROMPTS[0], "--init-pose", str(tmp_path / "coco.json"),
+                  "--pose-index", "1", "--strength", "0")
+    _, keypoints = read_records(out)
+    torch.testing.assert_close(keypoints, pose.expand(2, -1, -1), atol=0.01, rtol=0)
+    write_openpose_json(tmp_path / "small.json", pose, 96, canvas_size=48)  # the same pose on a 48-pixel canvas
+    out = run_cli(run_dir, tmp_path / "rescaled", "--prompt", PROMPTS[0], "--init-pose", str(tmp_path / "small.json"),
+                  "--strength", "0")
+    _, keypoints = read_records(out)
+    torch.testing.assert_close(keypoints, pose.expand(2, -1, -1), atol=0.01, rtol=0)
+
+
+def test_people_with_boxes_make_one_scene_image_one_openpose_file_and_coco_records_per_person(run_dir, tmp_path):
+    out = main(["--checkpoint", str(run_dir), "--person", PROMPTS[0], "--box", "0,0,60,60", "--person", PROMPTS[1],
+                "--box", "70,10,50,50", "--size", "128x64", "--num-samples", "2", "--steps", "2", "--seed", "3",
+                "--out", str(tmp_path / "scenes")])
+    for j in range(2):
+        assert np.asarray(Image.open(out / f"scene_{j:04d}.png")).shape == (64, 128, 3)
+        assert read_openpose_json(out / f"scene_{j:04d}_keypoints.json").shape == (2, 17, 3)
+    coco = read_coco_keypoints(out / "coco_results.json")
+    assert coco.image_ids == [0, 0, 1, 1]
+    records, keypoints = read_records(out)
+    assert [(r["index"], r["person"], r["prompt"], r["seed"]) for r in records] == [
+        (0, 0, PROMPTS[0], 3), (0, 1, PROMPTS[1], 4), (1, 0, PROMPTS[0], 5), (1, 1, PROMPTS[1], 6)]
+    assert records[1]["box"] == [70, 10, 50, 50] and (records[0]["width"], records[0]["height"]) == (128, 64)
+    torch.testing.assert_close(keypoints, coco.keypoints, atol=1e-3, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--prompt", "a", "--keep", "legs"], "--keep needs --init-pose FILE"),
+        (["--prompt", "a", "--strength", "0.5"], "--strength needs --init-pose FILE"),
+        (["--prompt", "a", "--init-pose", "no_such.json"], "--init-pose no_such.json: cannot read it"),
+        (["--prompt", "a", "--init-pose", "BAD", "--keep", "legs"], "not a JSON file"),
+        (["--prompt", "a", "--init-pose", "EMPTY_PEOPLE", "--keep", "legs"], "--pose-index 0: --init-pose"),
+        (["--prompt", "a", "--init-pose", "POSE", "--keep", "tail"], "--keep: unknown body part or joint 'tail'"),
+        (["--prompt", "a", "--init-pose", "POSE", "--strength", "2"], "--strength must be a number in [0, 1]"),
+        (["--prompt", "a", "--init-pose", "FAR", "--keep", "legs"], "outside the 96x96 canvas"),
+        (["--person", "a", "--person", "b", "--box", "0,0,10,10"], "--box: got 1 boxes for 2 --person prompts"),
+        (["--person", "a", "--person", "b", "--box", "0,0,50,50", "--box", "60,0,50,50"], "--box[1]"),
+        (["--person", "a", "--person", "b", "--box", "0,0,50,50", "--box", "20,0,50,50"], "overlap"),
+        (["--person", "a", "--box", "0,0,50"], "must be x,y,width,height"),
+        (["--prompt", "a", "--box", "0,0,50,50"], "--box needs --person"),
+        (["--prompt", "a", "--size", "12x"], "must be N or WIDTHxHEIGHT"),
+    ],
+)
+def test_bad_pose_control_arguments_exit_with_a_message(run_dir, tmp_path, capsys, args, message):
+    (tmp_path / "BAD").write_text("{not json")
+    (tmp_path / "EMPTY_PEOPLE").write_text(json.dumps({"people": [], "canvas_width": 96, "canvas_height": 96}))
+    write_openpose_json(tmp_path / "POSE", a_pose(), 96)
+    write_coco_keypoints(tmp_path / "FAR", torch.tensor([[200.0, 10.0, 2.0]] * 17), [0], 96)
+    args = [str(tmp_path / a) if a in ("BAD", "EMPTY_PEOPLE", "POSE", "FAR") else a for a in args]
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(run_dir, tmp_path / "samples", *args)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+# --- scenes: the same staged folder and up-front checks --------------------------------------------------
+
+
+def scene_files(count):
+    return sorted(["coco_results.json", "poses.json"] + [f"scene_{j:04d}{suffix}" for j in range(count)
+                                                         for suffix in (".png", "_keypoints.json")])
+
+
+def test_scenes_replace_an_earlier_runs_folder_whole_and_are_replaced_in_turn(run_dir, tmp_path):
+    out = tmp_path / "samples"
+    run_cli(run_dir, out, "--prompt", PROMPTS[0])
+    run_cli(run_dir, out, "--person", PROMPTS[0], "--person", PROMPTS[1], "--size", "128x64")
+    assert written(out) == scene_files(2)
+    assert os.listdir(tmp_path) == ["samples"]
+    run_cli(run_dir, out, "--prompt", PROMPTS[1], "--num-samples", "1")
+    assert written(out) == ["grid.png", "pose_0000.png", "pose_0000_keypoints.json", "poses.json"]
+
+
+def test_a_scene_run_into_a_folder_with_other_files_is_refused_before_the_model_loads(run_dir, tmp_path, capsys,
+                                                                                     monkeypatch):
+    monkeypatch.setattr(PoseGraphPipeline, "from_pretrained", no_model)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("keep me")
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(run_dir, tmp_path / "notes", "--person", "a", "--person", "b")
+    assert exit_info.value.code == 2
+    assert "holds files that no earlier run here wrote (todo.txt)" in capsys.readouterr().err
+    assert written(tmp_path / "notes") == ["todo.txt"]
+
+
+def test_a_full_disk_while_writing_scenes_leaves_the_earlier_run(run_dir, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "samples"
+    run_cli(run_dir, out, "--person", PROMPTS[0], "--person", PROMPTS[1], "--size", "128x64")
+    before = {name: (out / name).read_bytes() for name in written(out)}
+    real_save_png, calls = sample_module.save_png, []
+
+    def disk_full_at_the_second_scene(image, path):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_save_png(image, path)
+
+    monkeypatch.setattr(sample_module, "save_png", disk_full_at_the_second_scene)
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(run_dir, out, "--person", PROMPTS[1], "--person", PROMPTS[0], "--size", "128x64", "--seed", "9")
+    assert exit_info.value.code == 1
+    assert f"{out} was left as it was" in capsys.readouterr().err
+    assert {name: (out / name).read_bytes() for name in written(out)} == before
+    assert os.listdir(tmp_path) == ["samples"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--person", "a", "--person", "b", "--box", "0,0,10,10"], "--box: got 1 boxes for 2 --person prompts"),
+        (["--person", "a", "--num-samples", "1000000000"], "--num-samples 1000000000: 1,000,000,000 poses"),
+        (["--person", "a", "--size", "0x64"], "--size: must be N or WIDTHxHEIGHT in positive pixels"),
+        (["--person", "a", "--steps", "ten"], "--steps: must be an integer, got 'ten'"),
+    ],
+)
+def test_wrong_scene_arguments_exit_2_before_the_model_loads(run_dir, tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.setattr(PoseGraphPipeline, "from_pretrained", no_model)
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(run_dir, tmp_path / "samples", *args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "samples").exists()
+
+
+def test_too_many_steps_for_a_scene_name_the_flag(run_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(run_dir, tmp_path / "samples", "--person", "a", "--person", "b", "--steps", "100000")
+    assert exit_info.value.code == 2
+    assert "--steps 100000 is too many for DPMSolverMultistepScheduler" in capsys.readouterr().err
+    assert not (tmp_path / "samples").exists()
+
+
+def test_a_canvas_too_large_for_the_memory_names_width_and_height(run_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(PoseGraphPipeline, "from_pretrained", no_model)
+    monkeypatch.setattr(sample_module, "available_memory_bytes", lambda: 33 * 64 * 32)
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(run_dir, tmp_path / "samples", "--person", "a", "--size", "256x128")
+    assert exit_info.value.code == 2
+    assert ("--size 256x128: drawing one 256 x 128 image needs about 1.0 MiB of memory, 66.0 KiB is available; "
+            "use --size 64x32 or less") in capsys.readouterr().err

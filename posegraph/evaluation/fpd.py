@@ -29,7 +29,7 @@ __all__ = ["pose_features", "frechet_distance", "frechet_pose_distance"]
 def pose_features(keypoints) -> np.ndarray:
     """``(n, 17, 3)`` keypoints -> ``(m, 34)`` body-frame features of the ``m`` poses that have a frame."""
     coords, _, valid = normalize_poses(as_keypoints(keypoints, "pose_features: keypoints", ndim=3))
-    return np.nan_to_num(coords[valid], nan=0.0).reshape(int(valid.sum()), -1)
+    return np.nan_to_num(coords[valid], nan=0.0).reshape(int(valid.sum()), coords[0].size)
 
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, eps: float = 1e-6) -> float:

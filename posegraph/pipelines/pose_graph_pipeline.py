@@ -1,6 +1,7 @@
 """PoseGraphPipeline: text prompts -> COCO-17 keypoints and heatmaps by classifier-free-guided diffusion."""
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import logging
@@ -16,11 +17,13 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
-from posegraph.heatmaps import denormalize_heatmaps, heatmaps_to_keypoints, lowest_regions_to_keypoints
+from posegraph.heatmaps import (denormalize_heatmaps, heatmaps_to_keypoints, keypoints_to_heatmaps,
+                                lowest_regions_to_keypoints, normalize_heatmaps)
 from posegraph.models import GUNet, UpstreamGUNet
 from posegraph.models.upstream import UPSTREAM_CLASS_NAMES
 from posegraph.pipelines.checkpoints import (COMPLETE_MARKER, corrupt_checkpoint_error, is_upstream_release,
                                              resolve_pipeline_dir, unreadable_file, upstream_text_encoder_reference)
+from posegraph.pipelines.control import as_float_tensor, check_keypoints, check_strength, keep_mask
 from posegraph.pipelines.limits import (POSE_BYTES, check_canvas_size, check_inference_steps, check_request_memory,
                                         check_seed_range)
 from posegraph.pipelines.schedulers import load_scheduler, make_scheduler
@@ -72,9 +75,17 @@ class PoseGraphPipeline(DiffusionPipeline):
         text_encoder: :class:`posegraph.text.TextEncoder`, saved by reference (its ``to_config()`` in
             ``text_encoder.json``), never its weights.
 
+    Config:
+        heatmap_sigma: the Gaussian width in heatmap pixels of the training heatmaps (``TrainConfig.sigma``),
+            used to draw given poses (``keypoints=``, ``init_keypoints=``) as the model saw poses in training.
+
     ``save_pretrained`` writes the same layout as a training checkpoint, and ``from_pretrained`` loads a
     saved pipeline, a checkpoint, a whole training run directory (its latest complete checkpoint) or the
     paper authors' released diffusers folder.
+
+    Pose control (see :meth:`__call__`): keep some joints of a given pose and generate the rest
+    (``keypoints=``, ``keep=``), edit a pose under a new prompt (``init_keypoints=``, ``strength=``), or both;
+    several people on one canvas: :func:`posegraph.compose.compose_people`.
 
     Speed options that pay on a GPU (accepted on a CPU too, where they may or may not help): a half-precision
     unet (``torch_dtype`` / ``.to(dtype=...)``), :meth:`enable_autocast`, :meth:`enable_channels_last` and
@@ -83,9 +94,13 @@ class PoseGraphPipeline(DiffusionPipeline):
 
     model_cpu_offload_seq = "unet"
 
-    def __init__(self, unet: GUNet | UpstreamGUNet, scheduler: SchedulerMixin, text_encoder: TextEncoder):
+    def __init__(self, unet: GUNet | UpstreamGUNet, scheduler: SchedulerMixin, text_encoder: TextEncoder,
+                 heatmap_sigma: float = 2.0):
         super().__init__()
+        if isinstance(heatmap_sigma, bool) or not isinstance(heatmap_sigma, numbers.Real) or not heatmap_sigma > 0:
+            raise ValueError(f"PoseGraphPipeline: heatmap_sigma must be a positive number, got {heatmap_sigma!r}")
         self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder)
+        self.register_to_config(heatmap_sigma=float(heatmap_sigma))
         self._autocast_dtype: torch.dtype | None = None
         self._memory_format = torch.contiguous_format
 
@@ -142,8 +157,31 @@ class PoseGraphPipeline(DiffusionPipeline):
         batch_size: int = 64,
         return_heatmaps: bool = False,
         return_dict: bool = True,
+        keypoints=None,
+        keep=None,
+        init_keypoints=None,
+        strength: float | None = None,
+        resample: int = 1,
     ) -> PoseGraphPipelineOutput | tuple:
-        """Draw poses for one prompt or a list.
+        """Draw poses for one prompt or a list; optionally keep some joints of a given pose or edit a pose.
+
+        Keeping joints (``keypoints=``, ``keep=``) is inpainting over the joint axis: joint ``k`` is heatmap
+        channel ``k``, so the kept joints' channels are drawn as Gaussians (``heatmap_sigma``), mapped to the
+        model's value range, and before every denoising step replaced by their copy noised to that step's
+        timestep with the scheduler's own ``add_noise`` (always with the same noise, the pose's initial
+        noise, so a kept channel follows the trajectory a deterministic sampler would give it): RePaint's
+        replacement (Lugmayr et al. 2022), with its resampling as an option (``resample``). The other channels
+        are denoised as usual and see the kept ones through the unet's convolutions, attention and
+        skeleton-graph blocks, so they are generated to fit them and the prompt. After the last step the kept
+        channels are the clean Gaussians, and the kept joints are returned exactly as given. This works with
+        every scheduler (``add_noise`` of the multistep solvers reads the step index set by
+        ``set_begin_index``; resampling restores the solver's state before taking a step again).
+
+        Editing (``init_keypoints=``, ``strength=``) is image-to-image in diffusers' sense: the given pose is
+        noised to the timestep ``strength`` of the way into the schedule and the last
+        ``int(num_inference_steps * strength)`` steps denoise it under the prompt. ``strength`` 0 returns
+        the given pose, 1 ignores it (pure noise, as without ``init_keypoints``). Both combine: with
+        ``keep=`` and no ``keypoints=``, the kept joints are those of ``init_keypoints``.
 
         Args:
             prompt: a prompt or a list of prompts. The empty prompt ``""`` samples unconditionally (the
@@ -167,18 +205,34 @@ class PoseGraphPipeline(DiffusionPipeline):
                 17 * S * S * 4 bytes per pose (70 KB at S = 32), 250 times what a pose's keypoints take, so
                 10,000 prompts would keep 0.7 GB of them.
             return_dict: return a :class:`PoseGraphPipelineOutput` rather than a tuple.
+            keypoints: the pose whose ``keep`` joints are held: ``(17, 3)`` for every pose or
+                ``(num_prompts, 17, 3)`` one per prompt, COCO-17 rows ``(x, y, v)`` in canvas pixels
+                (torch, numpy or lists). A kept joint with ``v = 0`` stays absent.
+            keep: the joints to hold (see :func:`posegraph.pipelines.control.keep_mask`): a body part
+                (``"legs"``, ``"arms"``, ``"left_arm"``, ``"right_arm"``, ``"left_leg"``, ``"right_leg"``,
+                ``"head"``, ``"torso"``), joint names, a list or comma-separated string of them, or a
+                ``(17,)`` boolean mask. Default with ``keypoints``: every joint ``keypoints`` marks present.
+            init_keypoints: a pose to edit, in the form of ``keypoints``.
+            strength: in ``[0, 1]``, how far the edit may move away from ``init_keypoints``
+                (default 0.8 when ``init_keypoints`` is given; an error without it).
+            resample: RePaint's resampling when joints are kept: every step but the last is taken
+                ``resample`` times, its result noised back to the step's timestep in between (fresh noise),
+                so the generated joints can adjust to the kept ones; costs ``resample`` times the unet calls.
+                1 (the default) takes each step once.
 
         Returns:
             :class:`PoseGraphPipelineOutput`, or ``(keypoints, confidence, heatmaps, prompts, seeds)``.
 
         Raises:
-            ValueError: a bad argument, a step count the scheduler cannot serve, seeds out of range, or a
-                request whose results would not fit in the available memory (see :mod:`posegraph.pipelines.limits`);
-                each checked before any sampling.
+            ValueError / TypeError: bad arguments, each named in the message (keypoints of the wrong shape,
+                joint count or outside the canvas, an unknown body part, a keep mask of the wrong length,
+                strength outside [0, 1], ...), a step count the scheduler cannot serve, seeds out of range, or
+                a request whose results would not fit in the available memory (see
+                :mod:`posegraph.pipelines.limits`); each checked before any sampling.
         """
         prompts = _check_prompts(prompt, "prompt")
         _check_positive(num_poses_per_prompt=num_poses_per_prompt, num_inference_steps=num_inference_steps,
-                        batch_size=batch_size)
+                        batch_size=batch_size, resample=resample)
         height, width = check_canvas_size(canvas_size)
         if not isinstance(guidance_scale, numbers.Real) or not math.isfinite(guidance_scale):
             raise TypeError(f"guidance_scale must be a finite number, got {guidance_scale!r}")
@@ -188,45 +242,57 @@ class PoseGraphPipeline(DiffusionPipeline):
         negatives = _negatives(negative_prompt, len(prompts)) if guided else []
         scheduler = make_scheduler(scheduler, self.scheduler)
         check_inference_steps(scheduler, num_inference_steps)
-        config = self.unet.config
         size = self.unet.heatmap_size
         num_poses = len(prompts) * num_poses_per_prompt
-        heatmap_bytes = config.out_channels * size * size * 4 if return_heatmaps else 0
+        heatmap_bytes = self.unet.config.out_channels * size * size * 4 if return_heatmaps else 0
         check_request_memory(num_poses, POSE_BYTES + heatmap_bytes,
                              "their keypoints" + (" and heatmaps (return_heatmaps=True)" if return_heatmaps else ""))
         if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
             check_seed_range(int(generator), num_poses)
+        control = self._check_control(keypoints, keep, init_keypoints, strength, len(prompts), size, height, width)
 
         pose_prompts = [p for p in prompts for _ in range(num_poses_per_prompt)]
         pose_negatives = _repeat(negatives, num_poses_per_prompt)
         seeds = _pose_seeds(generator, len(pose_prompts))
         device, dtype = self._execution_device, self.unet.dtype
 
-        keypoints, confidence, heatmaps = [], [], []
+        prompt_of_pose = torch.arange(len(prompts)).repeat_interleave(num_poses_per_prompt)
+        strength = control["strength"]
+        num_steps = _strength_steps(num_inference_steps, strength)
+        outputs, confidence, heatmaps = [], [], []
         chunks = range(0, len(pose_prompts), batch_size)
-        with self.progress_bar(total=len(chunks) * num_inference_steps) as progress:
+        with self.progress_bar(total=len(chunks) * num_steps) as progress:
             for start in chunks:
                 stop = min(start + batch_size, len(pose_prompts))
+                chunk = torch.arange(start, stop)
                 negatives_here = pose_negatives[start:stop] if guided else []
                 embeddings, mask, rows = self._embed_unique(pose_prompts[start:stop] + negatives_here)
                 if guided:  # unconditional rows first, as _denoise expects
                     rows = torch.cat([rows[stop - start:], rows[: stop - start]])
                 rows = rows.to(device)
                 generators = [torch.Generator().manual_seed(seed) for seed in seeds[start:stop]]
+                init, known = (self._model_heatmaps(control[key], prompt_of_pose[chunk], device)
+                               for key in ("init", "known"))
                 sample = self._denoise(scheduler, num_inference_steps, generators, embeddings.to(device, dtype)[rows],
-                                       mask.to(device)[rows], guidance_scale if guided else None, progress)
+                                       mask.to(device)[rows], guidance_scale if guided else None, progress, init=init,
+                                       strength=strength, known=known, keep=control["keep"], resample=resample)
                 chunk_heatmaps, chunk_keypoints, chunk_confidence = self._decode(sample)
-                keypoints.append(_to_canvas(chunk_keypoints, size, height, width).cpu())
+                chunk_keypoints = _to_canvas(chunk_keypoints, size, height, width).cpu()
+                if control["keep"] is not None:  # kept joints come back exactly as given
+                    given = control["given"][prompt_of_pose[chunk] % len(control["given"])]
+                    chunk_keypoints = torch.where(control["keep"][:, None], given, chunk_keypoints)
+                outputs.append(chunk_keypoints)
                 confidence.append(chunk_confidence.cpu())
                 if return_heatmaps:
                     heatmaps.append(chunk_heatmaps.cpu())
         self.maybe_free_model_hooks()
 
-        output = (torch.cat(keypoints), torch.cat(confidence), torch.cat(heatmaps) if return_heatmaps else None,
+        output = (torch.cat(outputs), torch.cat(confidence), torch.cat(heatmaps) if return_heatmaps else None,
                   pose_prompts, seeds)
         return PoseGraphPipelineOutput(*output) if return_dict else output
 
-    def _denoise(self, scheduler, num_inference_steps, generators, text, text_mask, guidance_scale, progress):
+    def _denoise(self, scheduler, num_inference_steps, generators, text, text_mask, guidance_scale, progress,
+                 init=None, strength=1.0, known=None, keep=None, resample=1):
         """Run the scheduler loop for one chunk of poses.
 
         Args:
@@ -234,29 +300,102 @@ class PoseGraphPipeline(DiffusionPipeline):
             text, text_mask: ``(2 * chunk, L, D)`` / ``(2 * chunk, L)`` unconditional rows then conditional
                 rows under guidance, else ``(chunk, L, D)`` / ``(chunk, L)``.
             guidance_scale: the guidance weight, or ``None`` for one conditional pass.
+            init: ``(chunk, K, S, S)`` clean samples to edit (model range), or ``None``.
+            strength: the fraction of the schedule run from ``init`` (1: from pure noise).
+            known: ``(chunk, K, S, S)`` clean samples holding the kept channels (model range), or ``None``.
+            keep: ``(K,)`` bool, the kept channels, or ``None``.
+            resample: with ``keep``, take every step but the last this many times (RePaint's ``r``).
 
         Returns:
             ``(chunk, K, S, S)`` float32 samples in the model's value range.
         """
         size = self.unet.heatmap_size
         shape = (len(generators), self.unet.config.in_channels, size, size)
-        sample = randn_tensor(shape, generator=generators, device=text.device, dtype=torch.float32)
+        noise = randn_tensor(shape, generator=generators, device=text.device, dtype=torch.float32)
         extra = {"generator": generators} if "generator" in inspect.signature(scheduler.step).parameters else {}
         scheduler.set_timesteps(num_inference_steps, device=text.device)
-        sample = sample * scheduler.init_noise_sigma
-        for t in scheduler.timesteps:
-            model_input = scheduler.scale_model_input(sample, t)
-            model_input = torch.cat([model_input] * 2) if guidance_scale is not None else model_input
-            model_input = model_input.to(self.unet.dtype).contiguous(memory_format=self._memory_format)
-            with torch.autocast(text.device.type, dtype=self._autocast_dtype, enabled=self._autocast_dtype is not None):
-                prediction = self.unet(model_input, t.expand(len(model_input)), encoder_hidden_states=text,
-                                       encoder_attention_mask=text_mask).sample.float()
-            if guidance_scale is not None:
-                uncond, cond = prediction.chunk(2)
-                prediction = uncond + guidance_scale * (cond - uncond)
-            sample = scheduler.step(prediction, t, sample, **extra).prev_sample
+        begin = (num_inference_steps - _strength_steps(num_inference_steps, strength)) * scheduler.order
+        timesteps = scheduler.timesteps[begin:]
+        if hasattr(scheduler, "set_begin_index"):  # what the multistep solvers' add_noise reads before their first step
+            scheduler.set_begin_index(begin)
+        if init is None or strength >= 1:
+            sample = noise * scheduler.init_noise_sigma
+        elif len(timesteps) == 0:
+            sample = init.clone()
+        else:
+            sample = scheduler.add_noise(init, noise, timesteps[:1].expand(len(init)))
+        keep = keep.to(text.device)[None, :, None, None] if keep is not None else None
+        alphas_cumprod = scheduler.alphas_cumprod.to(text.device)
+        for i, t in enumerate(timesteps):
+            # RePaint's resampling: after a step, noise the result back to t and take the step again.
+            repeats = resample if keep is not None and i < len(timesteps) - 1 else 1
+            for repeat in range(repeats):
+                if keep is not None:  # the kept channels, noised to this step's timestep
+                    sample = torch.where(keep, scheduler.add_noise(known, noise, t.expand(len(known))), sample)
+                saved = copy.deepcopy(scheduler.__dict__) if repeat < repeats - 1 else None
+                prediction = self._predict(scheduler.scale_model_input(sample, t), t, text, text_mask, guidance_scale)
+                stepped = scheduler.step(prediction, t, sample, **extra).prev_sample
+                if saved is None:
+                    sample = stepped
+                    continue
+                scheduler.__dict__.update(saved)  # the solver's state as before the step (step index, history)
+                ratio = alphas_cumprod[t] / alphas_cumprod[timesteps[i + 1]]
+                fresh = randn_tensor(stepped.shape, generator=generators, device=text.device, dtype=torch.float32)
+                sample = ratio.sqrt() * stepped + (1 - ratio).sqrt() * fresh
             progress.update()
-        return sample
+        return torch.where(keep, known, sample) if keep is not None else sample
+
+    def _predict(self, sample, t, text, text_mask, guidance_scale) -> torch.Tensor:
+        """The unet's (guided) prediction for the (scaled) ``sample`` at timestep ``t``, float32."""
+        model_input = torch.cat([sample] * 2) if guidance_scale is not None else sample
+        model_input = model_input.to(self.unet.dtype).contiguous(memory_format=self._memory_format)
+        with torch.autocast(text.device.type, dtype=self._autocast_dtype, enabled=self._autocast_dtype is not None):
+            prediction = self.unet(model_input, t.expand(len(model_input)), encoder_hidden_states=text,
+                                   encoder_attention_mask=text_mask).sample.float()
+        if guidance_scale is None:
+            return prediction
+        uncond, cond = prediction.chunk(2)
+        return uncond + guidance_scale * (cond - uncond)
+
+    def _check_control(self, keypoints, keep, init_keypoints, strength, num_prompts, size, height, width) -> dict:
+        """Check the pose-control arguments; returns the given poses in frame pixels and the keep mask.
+
+        Returns:
+            ``{"known": (1 or P, K, 3) frame pixels or None, "given": the same in canvas pixels or None,
+            "keep": (K,) bool or None, "init": (1 or P, K, 3) frame pixels or None, "strength": float}``.
+        """
+        if init_keypoints is None and strength is not None:
+            raise ValueError("strength is set but init_keypoints is not; strength says how far to move away from "
+                             "init_keypoints (for keeping joints of a pose use keypoints= and keep=)")
+        strength = 1.0 if init_keypoints is None else check_strength(0.8 if strength is None else strength)
+        init = None if init_keypoints is None else check_keypoints(init_keypoints, "init_keypoints", num_prompts,
+                                                                    size, height, width)
+        if keypoints is None and keep is None:
+            return {"known": None, "given": None, "keep": None, "init": init, "strength": strength}
+        if keypoints is None and init is None:
+            raise ValueError("keep is set but neither keypoints nor init_keypoints is: give the pose whose joints "
+                             "to keep (keypoints=, COCO-17 (x, y, v) in canvas pixels)")
+        name = "keypoints" if keypoints is not None else "init_keypoints"
+        known = check_keypoints(keypoints, name, num_prompts, size, height, width) if keypoints is not None else init
+        mask = keep_mask(keep) if keep is not None else (known[..., 2] > 0).any(0)
+        if keep is None and (known[..., 2] > 0).any(0).ne((known[..., 2] > 0).all(0)).any():
+            raise ValueError("keypoints: without keep=, the joints to keep are those marked present (v > 0), which "
+                             "must then be the same joints in every pose; pass keep= explicitly")
+        given = as_float_tensor(keypoints if keypoints is not None else init_keypoints).reshape(-1, *known.shape[1:])
+        given = torch.where(given[..., 2:] > 0, given, torch.zeros_like(given))
+        return {"known": known, "given": given, "keep": mask, "init": init, "strength": strength}
+
+    def _model_heatmaps(self, frame_keypoints, prompt_of_pose, device) -> torch.Tensor | None:
+        """Given poses ``(1 or P, K, 3)`` in frame pixels -> ``(chunk, K, S, S)`` clean samples in the model's range."""
+        if frame_keypoints is None:
+            return None
+        if isinstance(self.unet, UpstreamGUNet):
+            raise ValueError("keypoints= / init_keypoints= (pose control) need a posegraph GUNet checkpoint; the paper "
+                             "authors' released model draws joints in another value range and is not supported")
+        config = self.unet.config
+        rows = frame_keypoints[prompt_of_pose % len(frame_keypoints)]
+        heatmaps = keypoints_to_heatmaps(rows, self.unet.heatmap_size, sigma=self.config.heatmap_sigma)
+        return normalize_heatmaps(heatmaps, config.heatmap_scale, config.heatmap_shift).to(device, torch.float32)
 
     def _decode(self, sample: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Model-range samples ``(chunk, K, S, S)`` -> ``[0, 1]`` heatmaps, keypoints in heatmap pixels
@@ -354,7 +493,8 @@ class PoseGraphPipeline(DiffusionPipeline):
                 f"embeddings but unet/config.json has cross_attention_dim={unet.config.cross_attention_dim}; "
                 "text_encoder.json and the unet come from different runs"
             )
-        pipeline = cls(unet=unet, scheduler=scheduler, text_encoder=text_encoder)
+        pipeline = cls(unet=unet, scheduler=scheduler, text_encoder=text_encoder,
+                       heatmap_sigma=_stored_sigma(directory))
         return pipeline.to(device) if device is not None else pipeline
 
 
@@ -379,6 +519,21 @@ def _load_unet(directory: Path, torch_dtype: torch.dtype | None) -> GUNet | Upst
                                        f"it does not describe the weights: {_first_items(problems)}",
                                        kind="incompatible")
     return unet
+
+
+def _stored_sigma(directory: Path) -> float:
+    """The training heatmaps' sigma: ``model_index.json``'s ``heatmap_sigma`` (a saved pipeline), else
+    ``train_config.json``'s ``sigma`` (a training checkpoint), else the training default 2."""
+    for name, key in (("model_index.json", "heatmap_sigma"), ("train_config.json", "sigma")):
+        path = directory / name
+        if path.is_file():
+            try:
+                value = json.loads(path.read_text()).get(key)
+            except (json.JSONDecodeError, AttributeError) as error:
+                raise ValueError(f"{path}: not a JSON object ({error})") from error
+            if value is not None:
+                return value
+    return 2.0
 
 
 def _unet_mismatch(cls, directory: Path, error: Exception) -> str:
@@ -460,6 +615,11 @@ def _pad_cat(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tens
         for e, m in parts
     ]
     return torch.cat([e for e, _ in padded]), torch.cat([m for _, m in padded]).bool()
+
+
+def _strength_steps(num_inference_steps: int, strength: float) -> int:
+    """How many of ``num_inference_steps`` an edit of ``strength`` runs (diffusers' image-to-image rule)."""
+    return min(int(num_inference_steps * strength), num_inference_steps)
 
 
 def _to_canvas(keypoints: torch.Tensor, size: int, height: int, width: int) -> torch.Tensor:
