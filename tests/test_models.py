@@ -102,9 +102,10 @@ def test_perturbing_sample_i_changes_no_other_sample(layer, node_features):
             assert changed.tolist() == [j == i for j in range(4)]
 
 
-@pytest.mark.parametrize("pooled_text", [False, True])
-def test_text_conditions_the_output_and_padding_is_ignored(pooled_text):
-    model = tiny(pooled_text=pooled_text)
+@pytest.mark.parametrize("pooled_text, text_context", [(False, "tokens"), (True, "tokens"), (True, "sentence"),
+                                                        (False, "both")])
+def test_text_conditions_the_output_and_padding_is_ignored(pooled_text, text_context):
+    model = tiny(pooled_text=pooled_text, text_context=text_context)
     sample, timestep, text = inputs(model, 2)
     mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]])
     with torch.no_grad():
@@ -118,6 +119,35 @@ def test_text_conditions_the_output_and_padding_is_ignored(pooled_text):
                               model(sample, timestep, text).sample, atol=1e-6)
     assert not torch.allclose(out, other_text, atol=1e-3)
     assert not torch.allclose(out[0], model(sample, timestep, text).sample[0], atol=1e-4)  # the mask matters
+
+
+@pytest.mark.parametrize("text_context, only_the_sentence", [("sentence", True), ("tokens", False), ("both", False)])
+def test_a_sentence_context_reads_the_sentence_embedding_alone(text_context, only_the_sentence):
+    model = tiny(text_context=text_context)
+    sample, timestep, text = inputs(model, 2)
+    shift = torch.randn(2, 1, text.shape[-1])
+    same_mean = torch.cat([text[:, :1] + shift, text[:, 1:2] - shift, text[:, 2:]], dim=1)
+    with torch.no_grad():
+        reworded = torch.allclose(model(sample, timestep, text).sample, model(sample, timestep, same_mean).sample,
+                                  atol=1e-5)
+    assert reworded == only_the_sentence
+
+
+def test_a_pixel_head_adds_a_full_resolution_skip_and_keeps_samples_apart():
+    plain, headed = tiny(), tiny(pixel_head_channels=4)
+    config = headed.config
+    extra = sum(p.numel() for p in headed.parameters()) - sum(p.numel() for p in plain.parameters())
+    c, k, s = 4, config.in_channels, config.stem_stride
+    # pixel_in (3x3, K -> c) and pixel_out (3x3, 2c -> K); the stem folds c instead of K channels per pixel
+    stem = (c - k) * s * s * config.block_out_channels[0] * (1 + config.conv_out_kernel ** 2)
+    assert extra == (9 * k * c + c) + (9 * 2 * c * k + k) + stem - (k - c) * s * s
+    sample, timestep, text = inputs(headed, 3)
+    with torch.no_grad():
+        out = headed(sample, timestep, text).sample
+        moved = sample.clone()
+        moved[1] += 1.0
+        changed = (headed(moved, timestep, text).sample != out).flatten(1).any(1)
+    assert out.shape == sample.shape and changed.tolist() == [False, True, False]
 
 
 def test_the_pooled_sentence_embedding_is_the_normalised_mean_of_the_real_tokens():

@@ -315,6 +315,21 @@ def test_timesteps_are_per_sample_and_text_is_dropped_for_a_fraction(trainer, te
     assert 16 < sum(is_null) < 48  # cond_dropout=0.5 of 64
 
 
+def test_token_dropout_hides_words_but_never_the_first_token_or_the_padding(trainer, monkeypatch):
+    batch = trainer.dataset.collate([trainer.dataset[i] for i in range(64)])
+    real = trainer.captions(batch["caption"], torch.zeros(64, dtype=torch.bool))[1]
+    recorder = Recorder(trainer.model)
+    monkeypatch.setattr(trainer, "model", recorder)
+    monkeypatch.setattr(trainer.config, "cond_dropout", 0.0)
+    monkeypatch.setattr(trainer.config, "token_dropout", 0.5)
+    trainer.losses(batch)
+    (_, kwargs), = recorder.calls
+    seen = kwargs["encoder_attention_mask"]
+    assert seen[:, 0].all() and not (seen & ~real).any()  # the first token always; padding never
+    hidden = (real & ~seen)[:, 1:].sum() / real[:, 1:].sum()
+    assert 0.4 < hidden < 0.6
+
+
 def test_the_target_is_noise_clean_heatmaps_or_velocity():
     clean, noise = torch.randn(3, 17, 8, 8), torch.randn(3, 17, 8, 8)
     t = torch.tensor([0, 500, 999])

@@ -21,6 +21,10 @@ __all__ = ["GUNet", "SKELETONS", "pool_text"]
 SKELETONS = {"coco_17": COCO_17, "openpose_18": OPENPOSE_18}
 
 
+#: The values of ``GUNet(text_context=...)``.
+TEXT_CONTEXTS = ("tokens", "sentence", "both")
+
+
 def pool_text(text: Tensor, mask: Tensor | None = None) -> Tensor:
     """The sentence embedding: the mean of the real tokens' embeddings, L2-normalised.
 
@@ -62,6 +66,10 @@ class GUNet(ModelMixin, ConfigMixin):
         cross_attention_dim: width ``D`` of the text token embeddings (384 for MiniLM, 768 for CLIP-L / BERT).
         norm_num_groups: GroupNorm groups.
         stem_stride: space-to-depth factor of the stem (1: the first level works at ``S x S``).
+        pixel_head_channels: ``0``, or the width ``c`` of a full-resolution head around the stem: a 3x3 conv
+            makes ``c`` features per pixel before the space-to-depth fold, and the output is a 3x3 conv over
+            the unfolded body features beside those (a skip at ``S x S``). Lets a folded body predict per-pixel
+            noise (``epsilon``, ``v_prediction``) for about ``18 c K S^2`` more multiply-adds.
         graph_layer: a graph-layer registry name (``posegraph.nn.GRAPH_LAYERS``) or ``"none"``.
         graph_positions: ``"mid"`` (after the middle block, the paper), ``"all"`` (every level and the
             middle) or a list of position names ``"down_<level>"``, ``"mid"``, ``"up_<level>"``
@@ -80,6 +88,10 @@ class GUNet(ModelMixin, ConfigMixin):
         pooled_text: also condition on the whole sentence: the masked mean of the token embeddings,
             L2-normalised (all-MiniLM-L6-v2's sentence embedding, trained to map paraphrases close together),
             through a two-layer MLP added to the time embedding. Cross-attention still reads every token.
+        text_context: what cross-attention reads: ``"tokens"`` (every token's embedding), ``"sentence"`` (the
+            sentence embedding of ``pooled_text`` alone, as one token: the model cannot key on single words,
+            so paraphrases land where their meaning is) or ``"both"`` (the sentence embedding as one more
+            token before the others).
         heatmap_scale, heatmap_shift: the model's value range: a ``[0, 1]`` heatmap ``h`` is the sample
             ``h * heatmap_scale + heatmap_shift`` (:func:`posegraph.heatmaps.normalize_heatmaps`). Not used by
             ``forward``; training and the pipeline read them, as diffusers pipelines read a VAE's
@@ -110,6 +122,7 @@ class GUNet(ModelMixin, ConfigMixin):
         cross_attention_dim: int = 384,
         norm_num_groups: int = 8,
         stem_stride: int = 2,
+        pixel_head_channels: int = 0,
         conv_in_kernel: int = 1,
         conv_out_kernel: int = 3,
         graph_layer: str = "gcn",
@@ -121,6 +134,7 @@ class GUNet(ModelMixin, ConfigMixin):
         graph_kwargs: dict | None = None,
         skeleton: str = "coco_17",
         pooled_text: bool = False,
+        text_context: str = "tokens",
         heatmap_scale: float = 2.0,
         heatmap_shift: float = -1.0,
     ):
@@ -130,7 +144,7 @@ class GUNet(ModelMixin, ConfigMixin):
         num_levels = len(channels)
         sizes = [sample_size // stem_stride // 2**i for i in range(num_levels)]
         graph_at = self._check_config(sizes, sample_size, stem_stride, attention_levels, graph_layer, graph_positions,
-                                      graph_node_features, skeleton)
+                                      graph_node_features, skeleton, text_context)
         temb_channels = 4 * channels[0]
 
         def unit(in_ch: int, out_ch: int, size: int, attention: bool, graph: bool) -> UNetUnit:
@@ -152,8 +166,10 @@ class GUNet(ModelMixin, ConfigMixin):
         self.time_proj = Timesteps(channels[0], flip_sin_to_cos=True, downscale_freq_shift=0)
         self.time_embedding = TimestepEmbedding(channels[0], temb_channels)
         self.text_embedding = TimestepEmbedding(cross_attention_dim, temb_channels) if pooled_text else None
+        pixels = pixel_head_channels or in_channels  # channels of each pixel the stem folds
+        self.pixel_in = nn.Conv2d(in_channels, pixels, 3, padding=1) if pixel_head_channels else nn.Identity()
         self.conv_in = nn.Sequential(nn.PixelUnshuffle(stem_stride),
-                                     nn.Conv2d(in_channels * stem_stride**2, channels[0], conv_in_kernel,
+                                     nn.Conv2d(pixels * stem_stride**2, channels[0], conv_in_kernel,
                                                padding=conv_in_kernel // 2))
         self.down_levels = nn.ModuleList(
             UNetLevel(level_units(i, channels[i], f"down_{i}"),
@@ -168,9 +184,12 @@ class GUNet(ModelMixin, ConfigMixin):
             for i in reversed(range(num_levels))
         )
         self.norm_out = nn.GroupNorm(norm_num_groups, channels[0], eps=1e-6)
-        self.conv_out = nn.Sequential(nn.SiLU(), nn.Conv2d(channels[0], out_channels * stem_stride**2, conv_out_kernel,
+        unfolded = pixel_head_channels or out_channels  # channels of each pixel the body's output unfolds to
+        self.conv_out = nn.Sequential(nn.SiLU(), nn.Conv2d(channels[0], unfolded * stem_stride**2, conv_out_kernel,
                                                 padding=conv_out_kernel // 2),
                                       nn.PixelShuffle(stem_stride))
+        self.pixel_out = nn.Sequential(nn.SiLU(), nn.Conv2d(2 * pixels, out_channels, 3, padding=1)) \
+            if pixel_head_channels else None
 
     @property
     def heatmap_size(self) -> int:
@@ -205,14 +224,16 @@ class GUNet(ModelMixin, ConfigMixin):
         """Denoise ``sample`` at ``timestep`` (one per sample, or one for all) given text token embeddings."""
         self._check_inputs(sample, encoder_hidden_states, encoder_attention_mask)
         temb = self.time_embedding(self.time_proj(self._timesteps(timestep, sample)).to(sample.dtype))
-        text = encoder_hidden_states
+        sentence = pool_text(encoder_hidden_states, encoder_attention_mask)
         if self.text_embedding is not None:
-            temb = temb + self.text_embedding(pool_text(text, encoder_attention_mask))
+            temb = temb + self.text_embedding(sentence)
+        text, mask = self._context(sentence, encoder_hidden_states, encoder_attention_mask)
         text_bias = None
-        if encoder_attention_mask is not None:  # 1 keep / 0 pad -> additive bias, one row for every query
-            text_bias = ((1 - encoder_attention_mask.to(sample.dtype)) * -10000.0).unsqueeze(1)
+        if mask is not None:  # 1 keep / 0 pad -> additive bias, one row for every query
+            text_bias = ((1 - mask.to(sample.dtype)) * -10000.0).unsqueeze(1)
 
-        h = self.conv_in(sample)
+        pixels = self.pixel_in(sample)
+        h = self.conv_in(pixels)
         skips = []
         for level in self.down_levels:
             for unit in level.units:
@@ -226,7 +247,21 @@ class GUNet(ModelMixin, ConfigMixin):
                 h = self._run(unit, torch.cat([h, skips.pop()], dim=1), temb, text, text_bias)
             h = level.resample(h)
         out = self.conv_out(self.norm_out(h))
+        if self.pixel_out is not None:
+            out = self.pixel_out(torch.cat([out, pixels], dim=1))
         return UNet2DOutput(sample=out) if return_dict else (out,)
+
+    def _context(self, sentence: Tensor, tokens: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """What cross-attention reads (``text_context``): ``(batch, n, D)`` and its mask ``(batch, n)`` or None."""
+        if self.config.text_context == "tokens":
+            return tokens, mask
+        sentence = sentence[:, None].to(tokens.dtype)
+        if self.config.text_context == "sentence":
+            return sentence, None
+        if mask is None:
+            mask = torch.ones(tokens.shape[:2], dtype=torch.bool, device=tokens.device)
+        first = torch.ones(len(tokens), 1, dtype=mask.dtype, device=mask.device)
+        return torch.cat([sentence, tokens], dim=1), torch.cat([first, mask], dim=1)
 
     def _run(self, unit: UNetUnit, *inputs: Tensor | None) -> Tensor:
         """``unit(*inputs)``; under gradient checkpointing its activations are recomputed in the backward pass."""
@@ -238,7 +273,7 @@ class GUNet(ModelMixin, ConfigMixin):
 
     @staticmethod
     def _check_config(sizes, sample_size, stem_stride, attention_levels, graph_layer, graph_positions,
-                      graph_node_features, skeleton) -> set[str]:
+                      graph_node_features, skeleton, text_context) -> set[str]:
         """Validate the config; return the names of the positions that get a graph block."""
         num_levels = len(sizes)
         factor = stem_stride * 2 ** (num_levels - 1)
@@ -248,6 +283,8 @@ class GUNet(ModelMixin, ConfigMixin):
         if len(attention_levels) != num_levels:
             raise ValueError(f"GUNet: attention_levels has {len(attention_levels)} entries for {num_levels} levels "
                              "(one per entry of block_out_channels)")
+        if text_context not in TEXT_CONTEXTS:
+            raise ValueError(f"GUNet: text_context must be one of {TEXT_CONTEXTS}, got {text_context!r}")
         if skeleton not in SKELETONS:
             raise ValueError(f"GUNet: unknown skeleton {skeleton!r}; choose one of {list(SKELETONS)}")
         if graph_node_features not in NODE_FEATURES:

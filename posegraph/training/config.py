@@ -83,6 +83,9 @@ class TrainConfig:
             (min-SNR-gamma plus one; see ``posegraph.training.loop.min_snr_weights``); ``None``: every timestep's
             loss counts alike in the units of ``prediction_type``.
         cond_dropout: fraction of samples trained with the null text embedding (classifier-free guidance).
+        token_dropout: chance that each token of a caption after the first is hidden from the model in a
+            step (word dropout). The encoder's token states carry the whole sentence, so the text still
+            reaches the model, but never through one word alone: what it learns holds for other wordings.
 
     ``lr``, ``warmup_steps`` and ``max_grad_norm`` may change when resuming, to rescue a run whose loss
     diverged (:data:`RESCUE_FIELDS`).
@@ -128,6 +131,7 @@ class TrainConfig:
     beta_schedule: str = "squaredcos_cap_v2"
     snr_gamma: float | None = None
     cond_dropout: float = 0.1
+    token_dropout: float = 0.0
 
     checkpoint_every: int = 500
     keep_last: int = 3
@@ -184,6 +188,7 @@ class TrainConfig:
         need(0 <= self.ema_decay < 1, "ema_decay", "must be in [0, 1)")
         need(self.ema_power > 0, "ema_power", "must be positive")
         need(0 <= self.cond_dropout < 1, "cond_dropout", "must be in [0, 1)")
+        need(0 <= self.token_dropout < 1, "token_dropout", "must be in [0, 1)")
         need(self.snr_gamma is None or self.snr_gamma > 0, "snr_gamma", "must be positive or none")
         need(self.mixed_precision in ("no", "bf16", "fp16"), "mixed_precision", "must be one of no, bf16, fp16")
         for name in ("compile", "channels_last", "gradient_checkpointing"):
