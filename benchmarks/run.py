@@ -45,6 +45,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "heatmaps": ("heatmaps_bench.py", [], ["--poses", "1000", "--repeats", "2"]),
     "text": ("text_bench.py", [], ["--captions", "256", "--batch-size", "64", "--repeats", "1"]),
     "synthetic": ("synthetic_bench.py", [], ["--samples", "2000", "--repeats", "1"]),
+    "request_memory": ("request_memory_bench.py", [],
+                       ["--prompts", "300", "--preset", "tiny", "--steps", "1", "--batch-size", "64"]),
     "quality": ("quality_bench.py", [],
                 ["--preset", "tiny", "--recipes", "cpu", "--max-steps", "4", "--eval-at", "2", "--per-action", "1",
                  "--side-samples", "4", "--out", "runs/quality-quick", "--plot", "runs/quality-quick/curves.png"]),

@@ -13,7 +13,10 @@ without it, it runs one. ``--batch-size`` is per process.)
 
 Every field of :class:`posegraph.training.TrainConfig` is a flag (``--max-steps``, ``--batch-size``,
 ``--lr``, ``--prediction-type``, ...). Defaults come from ``--preset`` (``tiny``, ``cpu``, ``paper``), or,
-when resuming, from the checkpoint's own config, so ``--resume latest`` alone is enough.
+when resuming, from the checkpoint's own config, so ``--resume latest`` alone is enough. A resume may
+change the run-control flags and, to rescue a run whose loss became NaN, ``--lr``, ``--warmup-steps`` and
+``--max-grad-norm`` (recorded in ``RUN_DIR/history.jsonl``); ``--resume latest`` skips a newest checkpoint
+whose files do not read back, with a warning naming the file.
 
 The run directory gets ``checkpoints/step_N/`` (the newest ``--keep-last``; each is a loadable
 pipeline: ``python -m posegraph.sample --checkpoint RUN_DIR``), ``logs/`` (TensorBoard) and

@@ -97,7 +97,7 @@ def measure(pipe, context: dict, given: torch.Tensor, scheduler: str, args, keep
     for i, (prompt, action) in enumerate(PROMPTS.items()):
         out = pipe([prompt] * n, scheduler=scheduler, num_inference_steps=args.steps,
                    guidance_scale=args.guidance_scale, generator=args.seed + i * n, canvas_size=CANVAS,
-                   batch_size=args.batch_size, resample=resample, **control)
+                   batch_size=args.batch_size, resample=resample, return_heatmaps=keep is not None, **control)
         row["accuracy"][action] = float(check_action(out.keypoints.numpy(), action).mean())
         poses.append(out.keypoints.numpy())
         if keep is not None:

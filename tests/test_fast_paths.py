@@ -39,7 +39,7 @@ def make_pipeline(text_encoder):
 
 def draw(pipe):
     return pipe(PROMPTS, num_poses_per_prompt=3, num_inference_steps=3, scheduler="ddim", guidance_scale=3.0,
-                generator=0).heatmaps
+                generator=0, return_heatmaps=True).heatmaps
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +148,7 @@ def test_autocast_and_channels_last_together_match_and_are_not_saved(text_encode
 def test_compile_with_the_default_backend_on_cpu(text_encoder):
     """The real inductor path on CPU: one unguided step of one pose (compiling takes minutes on 2 cores)."""
     pipe = make_pipeline(text_encoder)
-    kwargs = dict(num_inference_steps=1, scheduler="ddim", guidance_scale=1.0, generator=0)
+    kwargs = dict(num_inference_steps=1, scheduler="ddim", guidance_scale=1.0, generator=0, return_heatmaps=True)
     expected = pipe("a person sitting", **kwargs).heatmaps
     torch._dynamo.reset()
     pipe.enable_compile()

@@ -9,7 +9,7 @@ from diffusers import DDIMScheduler, DDPMScheduler
 
 from posegraph.heatmaps import heatmaps_to_keypoints
 from posegraph.models import GUNet
-from posegraph.pipelines import SCHEDULERS, PoseGraphPipeline, make_scheduler
+from posegraph.pipelines import SCHEDULERS, PoseGraphPipeline, limits, make_scheduler
 from posegraph.text import TextEncoder
 
 STEPS = 2
@@ -39,7 +39,7 @@ def pipe(text_encoder):
 
 
 def sample(pipe, prompt="a person waving with the right hand", **kwargs):
-    kwargs = {"num_inference_steps": STEPS, "generator": 0, **kwargs}
+    kwargs = {"num_inference_steps": STEPS, "generator": 0, "return_heatmaps": True, **kwargs}
     return pipe(prompt, **kwargs)
 
 
@@ -218,8 +218,10 @@ def test_bad_generator_guidance_and_canvas_are_errors(pipe):
         sample(pipe, generator="seed")
     with pytest.raises(TypeError, match="guidance_scale must be a finite number, got nan"):
         sample(pipe, guidance_scale=float("nan"))
-    with pytest.raises(ValueError, match="canvas_width must be a positive integer"):
+    with pytest.raises(ValueError, match=r"canvas_size must be a positive integer S or a pair .*got \(64, 0\)"):
         sample(pipe, canvas_size=(64, 0))
+    with pytest.raises(ValueError, match=r"canvas_size must be .* \(height, width\), got \(512,\)"):
+        sample(pipe, canvas_size=(512,))
 
 
 # --- saving and loading ---------------------------------------------------------------------------------
@@ -281,7 +283,8 @@ def test_a_config_that_does_not_match_the_weights_is_an_error_naming_the_path(pi
     config = json.loads(config_path.read_text())
     config["cross_attention_dim"] = 2 * config["cross_attention_dim"]
     config_path.write_text(json.dumps(config))
-    with pytest.raises(ValueError, match=f"{edited / 'unet'}: config.json does not match the weights"):
+    with pytest.raises(ValueError, match=f"{edited / 'unet' / 'config.json'}: incompatible file \\(it does not describe "
+                                         "the weights: .* in the weights, .* in the model it describes\\)"):
         PoseGraphPipeline.from_pretrained(edited, text_encoder=text_encoder)
 
     other = save_checkpoint(make_pipeline(make_unet(text_encoder, cross_attention_dim=32), text_encoder),
@@ -294,3 +297,55 @@ def test_bfloat16_unet_samples_on_cpu(pipe, text_encoder):
     half = make_pipeline(make_unet(text_encoder).to(torch.bfloat16), text_encoder)
     out = sample(half, num_inference_steps=1)
     assert out.keypoints.dtype == torch.float32 and torch.isfinite(out.heatmaps).all()
+
+
+# --- limits, checked before any sampling ----------------------------------------------------------------
+
+
+@pytest.fixture
+def no_denoising(pipe, monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("sampling started although the request is refused")
+
+    monkeypatch.setattr(pipe, "_denoise", fail)
+    return pipe
+
+
+@pytest.mark.parametrize("name", list(SCHEDULERS))
+def test_more_steps_than_training_timesteps_are_refused_with_the_limit(no_denoising, name):
+    with pytest.raises(ValueError, match=r"num_inference_steps=100000 is too many for \w+Scheduler with this "
+                                         r"model's 1000 training timesteps .*; it takes at most (999|1000) "):
+        sample(no_denoising, scheduler=name, num_inference_steps=100_000)
+
+
+def test_a_step_count_the_trailing_spacing_breaks_is_refused_with_its_neighbours(text_encoder, monkeypatch):
+    trailing = PoseGraphPipeline(unet=make_unet(text_encoder), text_encoder=text_encoder,
+                                 scheduler=DDPMScheduler(beta_schedule="squaredcos_cap_v2", timestep_spacing="trailing"))
+    monkeypatch.setattr(trailing, "_denoise", lambda *a, **k: pytest.fail("sampling started"))
+    with pytest.raises(ValueError, match=r"num_inference_steps=61 does not give a proper DPMSolverMultistepScheduler "
+                                         r"schedule .*'trailing' timestep spacing \(62 timesteps, the last -1: a "
+                                         r"rounding quirk of diffusers\); use 60 or 62"):
+        trailing("a person sitting", num_inference_steps=61, scheduler="dpm-solver++")
+
+
+def test_seeds_beyond_torchs_range_are_refused(no_denoising):
+    with pytest.raises(ValueError, match=r"generator=18446744073709551615: the poses' seeds .* must lie in"):
+        sample(no_denoising, generator=2**64 - 1, num_poses_per_prompt=2)
+
+
+def test_a_request_that_would_not_fit_in_memory_is_refused(no_denoising, monkeypatch):
+    monkeypatch.setattr(limits, "available_memory_bytes", lambda: 2**20)
+    with pytest.raises(ValueError, match=r"1,000,000,000 poses: their keypoints would need 372.5 GiB of memory, "
+                                         r"1.0 MiB is available; ask for at most 2,621 poses at a time"):
+        sample(no_denoising, num_poses_per_prompt=10**9, return_heatmaps=False)
+    with pytest.raises(ValueError, match=r"100 poses: their keypoints and heatmaps \(return_heatmaps=True\)"):
+        sample(no_denoising, num_poses_per_prompt=100, return_heatmaps=True)
+
+
+def test_heatmaps_are_returned_only_on_request_and_prompts_are_encoded_batch_by_batch(pipe, monkeypatch):
+    calls = []
+    encode = pipe.text_encoder.encode
+    monkeypatch.setattr(pipe.text_encoder, "encode", lambda texts: calls.append(list(texts)) or encode(texts))
+    out = pipe(["a", "b", "c"], num_inference_steps=1, generator=0, batch_size=2, guidance_scale=1.0)
+    assert out.heatmaps is None and out.keypoints.shape == (3, 17, 3)
+    assert calls == [["a", "b"], ["c"]]

@@ -69,14 +69,15 @@ def test_kept_joints_come_back_within_half_a_pixel_with_every_scheduler(request,
     pipe = request.getfixturevalue(pipe_name)
     given = standing_poses(2)
     out = pipe(PROMPTS, keypoints=given, keep="legs", scheduler=scheduler, num_inference_steps=STEPS, generator=0,
-               canvas_size=CANVAS)
+               canvas_size=CANVAS, return_heatmaps=True)
     assert out.keypoints.shape == (2, 17, 3)
     assert torch.equal(out.keypoints[:, LEGS], given[:, LEGS])  # returned as given
     decoded = to_canvas(heatmaps_to_keypoints(out.heatmaps), pipe.unet.config.sample_size)
     present = given[:, LEGS, 2] > 0
     error = (decoded[:, LEGS, :2] - given[:, LEGS, :2]).norm(dim=-1)[present]
     assert error.max() < 0.5, f"{scheduler}: kept joints moved by up to {error.max():.3f} px in the heatmaps"
-    free = pipe(PROMPTS, scheduler=scheduler, num_inference_steps=STEPS, generator=0, canvas_size=CANVAS)
+    free = pipe(PROMPTS, scheduler=scheduler, num_inference_steps=STEPS, generator=0, canvas_size=CANVAS,
+                return_heatmaps=True)
     others = [k for k in range(17) if k not in LEGS]
     torch.testing.assert_close(out.heatmaps.shape, free.heatmaps.shape)
     assert not torch.equal(out.heatmaps[:, others], free.heatmaps[:, others])  # the rest saw the kept joints
@@ -109,7 +110,7 @@ def test_kept_channels_are_noised_to_each_steps_timestep(trained_like, scheduler
     monkeypatch.setitem(pipe.__dict__, "unet", recorder)
     given = standing_poses(1)
     out = pipe(PROMPTS[0], keypoints=given, keep="legs", scheduler=scheduler, num_inference_steps=STEPS,
-               generator=3, guidance_scale=1.0, canvas_size=CANVAS)
+               generator=3, guidance_scale=1.0, canvas_size=CANVAS, return_heatmaps=True)
     config = recorder.unet.config
     x0 = out.heatmaps[:, LEGS] * config.heatmap_scale + config.heatmap_shift
     shape = (1, 17, config.sample_size, config.sample_size)
@@ -125,11 +126,11 @@ def test_kept_channels_are_noised_to_each_steps_timestep(trained_like, scheduler
 def test_resampling_takes_every_step_but_the_last_again_and_keeps_the_joints(trained_like, scheduler, monkeypatch):
     given = standing_poses(1)
     once = trained_like(PROMPTS[0], keypoints=given, keep="legs", scheduler=scheduler, num_inference_steps=STEPS,
-                        generator=0, guidance_scale=1.0, canvas_size=CANVAS)
+                        generator=0, guidance_scale=1.0, canvas_size=CANVAS, return_heatmaps=True)
     recorder = _Recorder(trained_like.unet)
     monkeypatch.setitem(trained_like.__dict__, "unet", recorder)
     twice = trained_like(PROMPTS[0], keypoints=given, keep="legs", scheduler=scheduler, num_inference_steps=STEPS,
-                         generator=0, guidance_scale=1.0, canvas_size=CANVAS, resample=3)
+                         generator=0, guidance_scale=1.0, canvas_size=CANVAS, resample=3, return_heatmaps=True)
     steps = list(dict.fromkeys(recorder.timesteps))
     assert len(steps) == STEPS and recorder.timesteps == [t for t in steps[:-1] for _ in range(3)] + steps[-1:]
     assert torch.equal(twice.keypoints[:, LEGS], given[:, LEGS])
@@ -156,7 +157,8 @@ def test_keypoints_alone_keep_their_present_joints_and_one_pose_serves_every_pro
 def test_a_kept_absent_joint_stays_absent(pipe):
     given = standing_poses(1)[0]
     given[COCO_17.index("left_ankle")] = 0.0
-    out = pipe(PROMPTS[0], keypoints=given, keep="legs", num_inference_steps=STEPS, generator=0, canvas_size=CANVAS)
+    out = pipe(PROMPTS[0], keypoints=given, keep="legs", num_inference_steps=STEPS, generator=0, canvas_size=CANVAS,
+               return_heatmaps=True)
     assert out.keypoints[0, COCO_17.index("left_ankle")].tolist() == [0.0, 0.0, 0.0]
     assert out.heatmaps[0, COCO_17.index("left_ankle")].max() == 0
 

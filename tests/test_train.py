@@ -1,7 +1,9 @@
 """python -m posegraph.train with the tiny preset: checkpoints, logs, resume, atomic saves, NaN, config errors."""
 import json
+import logging
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -148,8 +150,8 @@ def test_a_kill_during_a_save_keeps_the_previous_checkpoint_and_resuming_gives_t
 
 
 def test_resume_errors_name_the_problem(full_run, tmp_path):
-    with pytest.raises(SystemExit, match=r"lr: .* there, 0\.5 asked"):
-        main(["--out", str(full_run), "--resume", "latest", "--lr", "0.5"])
+    with pytest.raises(SystemExit, match=r"seed: 0 there, 5 asked"):
+        main(["--out", str(full_run), "--resume", "latest", "--seed", "5"])
     with pytest.raises(SystemExit, match="preset: 'tiny' there, 'cpu' asked"):
         main(["--out", str(full_run), "--resume", "latest", "--preset", "cpu"])
     with pytest.raises(SystemExit, match="already holds checkpoints .*--resume latest"):
@@ -185,6 +187,70 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
     PoseGraphPipeline.from_pretrained(out)
 
 
+def test_the_nan_advice_works_as_written_and_the_change_is_recorded(tmp_path, monkeypatch):
+    real_loss, calls = loop_module.diffusion_loss, []
+
+    def nan_at_step_3(prediction, target):
+        calls.append(1)
+        loss = real_loss(prediction, target)
+        return loss * float("nan") if len(calls) == 3 else loss
+
+    monkeypatch.setattr(loop_module, "diffusion_loss", nan_at_step_3)
+    out = tmp_path / "nan"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--preset", "tiny", "--out", str(out), "--checkpoint-every", "2"])
+    monkeypatch.undo()
+    advice = re.search(r"Continue from it with a gentler setting: (--resume latest --lr \S+) \(or (--warmup-steps \S+), "
+                       r"(--max-grad-norm \S+)\)", str(exit_info.value))
+    assert advice, str(exit_info.value)
+    flags = " ".join(advice.groups()).split()
+    main(["--out", str(out), *flags])  # as the message says, all three at once
+    final = complete_checkpoints(out)[-1]
+    assert final.name == "step_000008"
+    stored = TrainConfig.from_json(final / "train_config.json")
+    tiny = TrainConfig.from_preset("tiny")
+    assert (stored.lr, stored.warmup_steps, stored.max_grad_norm) == (tiny.lr / 10, 100, tiny.max_grad_norm / 2)
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert history == [{"step": 2, "resumed_from": str(out / "checkpoints" / "step_000002"), "changed": {
+        "lr": [tiny.lr, tiny.lr / 10], "warmup_steps": [tiny.warmup_steps, 100],
+        "max_grad_norm": [tiny.max_grad_norm, tiny.max_grad_norm / 2]}}]
+    lr_state = json.loads((final / "training_state" / "lr_scheduler.json").read_text())
+    assert lr_state["base_lrs"] == [tiny.lr / 10]
+    assert lr_state["_last_lr"][0] == pytest.approx(tiny.lr / 10 * 8 / 100)  # still warming up: step 8 of 100
+
+
+def test_resume_falls_back_from_a_damaged_newest_checkpoint_and_still_matches_the_uninterrupted_run(
+        full_run, tmp_path, caplog):
+    out = tmp_path / "damaged"
+    tiny_run(out, "--stop-at", "6")
+    assert [c.name for c in complete_checkpoints(out)] == ["step_000004", "step_000006"]
+    optimizer = out / "checkpoints" / "step_000006" / "training_state" / "optimizer.safetensors"
+    optimizer.write_bytes(optimizer.read_bytes()[: optimizer.stat().st_size // 2])
+
+    with pytest.raises(SystemExit, match=f"{optimizer}: corrupt file .*use the earlier checkpoint .*step_000004"):
+        main(["--out", str(tmp_path / "other"), "--resume", str(optimizer.parents[1])])
+    with caplog.at_level(logging.WARNING):
+        main(["--out", str(out), "--resume", "latest"])
+    assert f"{optimizer}: corrupt file" in caplog.text and "previous complete checkpoint" in caplog.text
+    assert_same_training_state(complete_checkpoints(out)[-1], complete_checkpoints(full_run)[-1])
+
+
+def test_a_full_disk_during_a_save_is_one_message_and_leaves_no_partial_checkpoint(tmp_path, monkeypatch):
+    real_save_state = checkpoint_module.save_state
+
+    def disk_full_at_step_4(state, directory, name):
+        if "step_000004" in str(directory) and name == "optimizer":
+            raise Exception("Error while serializing: I/O error: No space left on device (os error 28)")
+        real_save_state(state, directory, name)
+
+    monkeypatch.setattr(checkpoint_module, "save_state", disk_full_at_step_4)
+    out = tmp_path / "full"
+    with pytest.raises(SystemExit, match=r"cannot write the checkpoint of step 4 into .*No space left on device.*"
+                                         r"the earlier checkpoints are intact"):
+        tiny_run(out)
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step_000002"]
+
+
 def test_bf16_mixed_precision_v_prediction_min_snr_and_unit_variance_heatmaps(tmp_path):
     out = tmp_path / "bf16"
     main(["--preset", "tiny", "--out", str(out), "--mixed-precision", "bf16", "--prediction-type", "v_prediction",
@@ -195,7 +261,7 @@ def test_bf16_mixed_precision_v_prediction_min_snr_and_unit_variance_heatmaps(tm
         assert all(w.dtype == torch.float32 and torch.isfinite(w).all() for w in weights(checkpoint, part).values())
     pipeline = PoseGraphPipeline.from_pretrained(out)
     assert pipeline.scheduler.config.prediction_type == "v_prediction" and pipeline.unet.config.heatmap_scale == 10
-    assert pipeline("a man standing", num_inference_steps=2, generator=0).heatmaps.max() <= 1
+    assert pipeline("a man standing", num_inference_steps=2, generator=0, return_heatmaps=True).heatmaps.max() <= 1
 
 
 def test_adafactor_without_ema_keeps_no_weight_sized_state_and_resumes_exactly(tmp_path):

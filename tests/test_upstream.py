@@ -224,7 +224,7 @@ def test_a_release_folder_without_safetensors_weights_is_refused(release, tmp_pa
 
 def test_sampling_any_number_of_poses_with_dpm_solver(pipe):
     out = pipe(["a man riding a wave", "a girl drinking coffee"], num_poses_per_prompt=3, scheduler="dpm-solver++",
-               num_inference_steps=3, generator=0, canvas_size=64, batch_size=4)
+               num_inference_steps=3, generator=0, canvas_size=64, batch_size=4, return_heatmaps=True)
     assert out.keypoints.shape == (6, 17, 3) and out.heatmaps.shape == (6, 17, 32, 32)
     assert out.heatmaps.min() >= 0 and out.heatmaps.max() <= 1
     xy = out.keypoints[..., :2]

@@ -1,5 +1,6 @@
 """Sampling pipelines: prompts -> keypoints + heatmaps."""
-from posegraph.pipelines.checkpoints import is_upstream_release, latest_checkpoint, resolve_pipeline_dir
+from posegraph.pipelines.checkpoints import (CorruptCheckpointError, is_upstream_release, latest_checkpoint,
+                                             resolve_pipeline_dir)
 from posegraph.pipelines.pose_graph_pipeline import DEFAULT_GUIDANCE_SCALE, PoseGraphPipeline, PoseGraphPipelineOutput
 from posegraph.pipelines.schedulers import SCHEDULERS, make_scheduler
 
@@ -11,5 +12,6 @@ __all__ = [
     "make_scheduler",
     "resolve_pipeline_dir",
     "latest_checkpoint",
+    "CorruptCheckpointError",
     "is_upstream_release",
 ]

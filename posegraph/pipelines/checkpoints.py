@@ -16,6 +16,10 @@ The paper authors' released model is a diffusers folder of another layout, loade
         unet/                            config.json (_class_name "GUNet2DConditionModel") + safetensors
         text_encoder/, tokenizer/        CLIP-L, padded to its 77 positions
         scheduler/scheduler_config.json  the noise schedule it was trained with
+
+A damaged file (a safetensors file cut short or overwritten, a JSON file that does not parse) is a
+:class:`CorruptCheckpointError` whose message names the file and the newest earlier checkpoint of the same
+run whose files read back (:func:`unreadable_file`, :func:`newest_good_checkpoint`).
 """
 from __future__ import annotations
 
@@ -26,8 +30,9 @@ from pathlib import Path
 
 from diffusers.utils.constants import CONFIG_NAME, SAFETENSORS_WEIGHTS_NAME
 
-__all__ = ["COMPLETE_MARKER", "REQUIRED_FILES", "resolve_pipeline_dir", "latest_checkpoint", "is_upstream_release",
-           "upstream_text_encoder_reference"]
+__all__ = ["COMPLETE_MARKER", "REQUIRED_FILES", "CorruptCheckpointError", "resolve_pipeline_dir", "latest_checkpoint",
+           "is_upstream_release", "upstream_text_encoder_reference", "unreadable_file", "newest_good_checkpoint",
+           "corrupt_checkpoint_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +106,66 @@ def latest_checkpoint(checkpoints_dir) -> Path:
         logger.warning("skipping %s: no %s marker (an interrupted save)", checkpoint, COMPLETE_MARKER)
     found = ", ".join(child.name for _, child in steps) or "no step_N folders"
     raise FileNotFoundError(f"{checkpoints_dir}: no complete checkpoint (found: {found})")
+
+
+class CorruptCheckpointError(ValueError):
+    """A checkpoint file cannot be read back, or does not fit the model its config describes.
+
+    Attributes:
+        path: the damaged file.
+        good: the newest earlier checkpoint of the same run whose files read back, or ``None``.
+    """
+
+    def __init__(self, message: str, path: Path, good: Path | None = None):
+        super().__init__(message)
+        self.path, self.good = Path(path), good
+
+
+def unreadable_file(directory, patterns=("**/*.json", "**/*.safetensors")) -> tuple[Path, str] | None:
+    """The first file under ``directory`` that does not read back, with the reason, or ``None``.
+
+    Cheap: a JSON file must parse and a safetensors file's header must parse and cover the whole file
+    (which catches a file cut short or overwritten with other bytes); tensor values are not read.
+    """
+    from safetensors import safe_open
+
+    directory = Path(directory)
+    for pattern in patterns:
+        for file in sorted(directory.glob(pattern)):
+            try:
+                if file.suffix == ".json":
+                    json.loads(file.read_text(encoding="utf-8"))
+                else:
+                    with safe_open(file, "pt") as handle:
+                        handle.keys()
+            except Exception as error:  # OSError, ValueError, or safetensors' SafetensorError (an Exception)
+                return file, str(error)
+    return None
+
+
+def newest_good_checkpoint(checkpoint) -> Path | None:
+    """The newest complete ``step_N`` sibling of ``checkpoint`` older than it whose files read back, or ``None``."""
+    checkpoint = Path(checkpoint)
+    match = _STEP_DIR.fullmatch(checkpoint.name)
+    if match is None or not checkpoint.parent.is_dir():
+        return None
+    step = int(match.group(1))
+    older = sorted(
+        (int(m.group(1)), child) for child in checkpoint.parent.iterdir()
+        if (m := _STEP_DIR.fullmatch(child.name)) and int(m.group(1)) < step and (child / COMPLETE_MARKER).is_file()
+    )
+    for _, candidate in reversed(older):
+        if unreadable_file(candidate) is None:
+            return candidate
+    return None
+
+
+def corrupt_checkpoint_error(file, checkpoint, reason: str, kind: str = "corrupt") -> CorruptCheckpointError:
+    """The error for a damaged ``file`` of ``checkpoint``: what is wrong and the checkpoint to use instead."""
+    good = newest_good_checkpoint(checkpoint)
+    advice = (f"use the earlier checkpoint {good}" if good is not None
+              else "no earlier checkpoint of this run reads back: copy the checkpoint again or train anew")
+    return CorruptCheckpointError(f"{file}: {kind} file ({reason}); {advice}", Path(file), good)
 
 
 def is_upstream_release(path) -> bool:

@@ -21,9 +21,11 @@ from posegraph.heatmaps import (denormalize_heatmaps, heatmaps_to_keypoints, key
                                 lowest_regions_to_keypoints, normalize_heatmaps)
 from posegraph.models import GUNet, UpstreamGUNet
 from posegraph.models.upstream import UPSTREAM_CLASS_NAMES
-from posegraph.pipelines.checkpoints import (COMPLETE_MARKER, is_upstream_release, resolve_pipeline_dir,
-                                             upstream_text_encoder_reference)
+from posegraph.pipelines.checkpoints import (COMPLETE_MARKER, corrupt_checkpoint_error, is_upstream_release,
+                                             resolve_pipeline_dir, unreadable_file, upstream_text_encoder_reference)
 from posegraph.pipelines.control import as_float_tensor, check_keypoints, check_strength, keep_mask
+from posegraph.pipelines.limits import (POSE_BYTES, check_canvas_size, check_inference_steps, check_request_memory,
+                                        check_seed_range)
 from posegraph.pipelines.schedulers import load_scheduler, make_scheduler
 from posegraph.text import TextEncoder
 
@@ -49,7 +51,8 @@ class PoseGraphPipelineOutput(BaseOutput):
             decoder threshold; the released upstream model: its lowest region is large enough), else 0.
         confidence: ``(num_poses, 17)`` float32 CPU tensor: each joint's heatmap peak value (the released
             upstream model: the mean of its ``[0, 1]`` heatmap over the joint's region).
-        heatmaps: ``(num_poses, 17, S, S)`` float32 CPU tensor in ``[0, 1]``, or ``None`` when not asked for.
+        heatmaps: ``(num_poses, 17, S, S)`` float32 CPU tensor in ``[0, 1]`` when asked for
+            (``return_heatmaps=True``), else ``None``.
         prompts: the prompt of each pose.
         seeds: each pose's seed; ``pipe(prompts[i], generator=seeds[i])`` draws that pose again.
     """
@@ -152,7 +155,7 @@ class PoseGraphPipeline(DiffusionPipeline):
         generator: torch.Generator | int | None = None,
         canvas_size: int | tuple[int, int] = 512,
         batch_size: int = 64,
-        return_heatmaps: bool = True,
+        return_heatmaps: bool = False,
         return_dict: bool = True,
         keypoints=None,
         keep=None,
@@ -188,15 +191,19 @@ class PoseGraphPipeline(DiffusionPipeline):
             guidance_scale: classifier-free guidance weight ``w`` in ``uncond + w * (cond - uncond)``;
                 ``<= 1`` turns guidance off (one conditional pass per step).
             negative_prompt: replaces the unconditional prompt under guidance; one string or one per prompt.
-            num_inference_steps: denoising steps.
+            num_inference_steps: denoising steps: a count the scheduler turns into that many distinct training
+                timesteps (at most the model's ``num_train_timesteps``; see :mod:`posegraph.pipelines.limits`).
             scheduler: ``"ddpm"``, ``"ddim"``, ``"dpm-solver++"``, ``"unipc"`` (built from the stored
                 training scheduler config), a diffusers scheduler object, or ``None`` for the stored one.
             generator: an int seed (pose ``i`` then uses seed ``seed + i``), a ``torch.Generator`` that
                 draws the per-pose seeds, or ``None`` (torch's global RNG draws them).
             canvas_size: output canvas side, or ``(height, width)``; the square heatmap frame is scaled
                 to fit and centred.
-            batch_size: poses denoised together; results do not depend on it (up to float rounding).
-            return_heatmaps: keep the ``(num_poses, 17, S, S)`` heatmaps (17 * S * S floats per pose).
+            batch_size: poses denoised together; results do not depend on it (up to float rounding). Prompts
+                are encoded batch by batch too, so the working memory is bounded by the batch, not the request.
+            return_heatmaps: also return the ``(num_poses, 17, S, S)`` heatmaps. Off by default: they take
+                17 * S * S * 4 bytes per pose (70 KB at S = 32), 250 times what a pose's keypoints take, so
+                10,000 prompts would keep 0.7 GB of them.
             return_dict: return a :class:`PoseGraphPipelineOutput` rather than a tuple.
             keypoints: the pose whose ``keep`` joints are held: ``(17, 3)`` for every pose or
                 ``(num_prompts, 17, 3)`` one per prompt, COCO-17 rows ``(x, y, v)`` in canvas pixels
@@ -219,12 +226,14 @@ class PoseGraphPipeline(DiffusionPipeline):
         Raises:
             ValueError / TypeError: bad arguments, each named in the message (keypoints of the wrong shape,
                 joint count or outside the canvas, an unknown body part, a keep mask of the wrong length,
-                strength outside [0, 1], ...).
+                strength outside [0, 1], ...), a step count the scheduler cannot serve, seeds out of range, or
+                a request whose results would not fit in the available memory (see
+                :mod:`posegraph.pipelines.limits`); each checked before any sampling.
         """
         prompts = _check_prompts(prompt, "prompt")
         _check_positive(num_poses_per_prompt=num_poses_per_prompt, num_inference_steps=num_inference_steps,
                         batch_size=batch_size, resample=resample)
-        height, width = _check_canvas(canvas_size)
+        height, width = check_canvas_size(canvas_size)
         if not isinstance(guidance_scale, numbers.Real) or not math.isfinite(guidance_scale):
             raise TypeError(f"guidance_scale must be a finite number, got {guidance_scale!r}")
         guided = guidance_scale > 1
@@ -232,32 +241,41 @@ class PoseGraphPipeline(DiffusionPipeline):
             logger.warning("negative_prompt has no effect with guidance_scale <= 1")
         negatives = _negatives(negative_prompt, len(prompts)) if guided else []
         scheduler = make_scheduler(scheduler, self.scheduler)
+        check_inference_steps(scheduler, num_inference_steps)
         size = self.unet.heatmap_size
+        num_poses = len(prompts) * num_poses_per_prompt
+        heatmap_bytes = self.unet.config.out_channels * size * size * 4 if return_heatmaps else 0
+        check_request_memory(num_poses, POSE_BYTES + heatmap_bytes,
+                             "their keypoints" + (" and heatmaps (return_heatmaps=True)" if return_heatmaps else ""))
+        if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
+            check_seed_range(int(generator), num_poses)
         control = self._check_control(keypoints, keep, init_keypoints, strength, len(prompts), size, height, width)
 
         pose_prompts = [p for p in prompts for _ in range(num_poses_per_prompt)]
+        pose_negatives = _repeat(negatives, num_poses_per_prompt)
         seeds = _pose_seeds(generator, len(pose_prompts))
         device, dtype = self._execution_device, self.unet.dtype
-        embeddings, mask, index = self._embed_unique(pose_prompts + _repeat(negatives, num_poses_per_prompt))
-        embeddings, mask = embeddings.to(device, dtype), mask.to(device)
-        cond_index = index[: len(pose_prompts)]
-        uncond_index = index[len(pose_prompts):]
 
         prompt_of_pose = torch.arange(len(prompts)).repeat_interleave(num_poses_per_prompt)
         strength = control["strength"]
         num_steps = _strength_steps(num_inference_steps, strength)
         outputs, confidence, heatmaps = [], [], []
-        chunks = torch.arange(len(pose_prompts)).split(batch_size)
+        chunks = range(0, len(pose_prompts), batch_size)
         with self.progress_bar(total=len(chunks) * num_steps) as progress:
-            for chunk in chunks:
-                rows = torch.cat([uncond_index[chunk], cond_index[chunk]]) if guided else cond_index[chunk]
+            for start in chunks:
+                stop = min(start + batch_size, len(pose_prompts))
+                chunk = torch.arange(start, stop)
+                negatives_here = pose_negatives[start:stop] if guided else []
+                embeddings, mask, rows = self._embed_unique(pose_prompts[start:stop] + negatives_here)
+                if guided:  # unconditional rows first, as _denoise expects
+                    rows = torch.cat([rows[stop - start:], rows[: stop - start]])
                 rows = rows.to(device)
-                generators = [torch.Generator().manual_seed(seeds[i]) for i in chunk.tolist()]
+                generators = [torch.Generator().manual_seed(seed) for seed in seeds[start:stop]]
                 init, known = (self._model_heatmaps(control[key], prompt_of_pose[chunk], device)
                                for key in ("init", "known"))
-                sample = self._denoise(scheduler, num_inference_steps, generators, embeddings[rows], mask[rows],
-                                       guidance_scale if guided else None, progress, init=init, strength=strength,
-                                       known=known, keep=control["keep"], resample=resample)
+                sample = self._denoise(scheduler, num_inference_steps, generators, embeddings.to(device, dtype)[rows],
+                                       mask.to(device)[rows], guidance_scale if guided else None, progress, init=init,
+                                       strength=strength, known=known, keep=control["keep"], resample=resample)
                 chunk_heatmaps, chunk_keypoints, chunk_confidence = self._decode(sample)
                 chunk_keypoints = _to_canvas(chunk_keypoints, size, height, width).cpu()
                 if control["keep"] is not None:  # kept joints come back exactly as given
@@ -451,12 +469,19 @@ class PoseGraphPipeline(DiffusionPipeline):
 
         Raises:
             FileNotFoundError / ValueError: a missing, truncated or inconsistent directory (the message names it).
+            CorruptCheckpointError (a ValueError): a file that does not read back or weights that do not fit
+                ``unet/config.json``; the message names the file and the newest earlier checkpoint that reads back.
         """
         directory = Path(pretrained_model_name_or_path)
-        if is_upstream_release(directory):
+        upstream = is_upstream_release(directory)
+        if not upstream:
+            directory = resolve_pipeline_dir(directory)
+        damaged = unreadable_file(directory, _PIPELINE_FILES[:3] if upstream else _PIPELINE_FILES)
+        if damaged is not None:
+            raise corrupt_checkpoint_error(damaged[0], directory, f"it does not read back: {damaged[1]}")
+        if upstream:
             reference = upstream_text_encoder_reference(directory)
         else:
-            directory = resolve_pipeline_dir(directory)
             reference = json.loads((directory / "text_encoder.json").read_text())
         unet = _load_unet(directory / "unet", torch_dtype)
         scheduler = load_scheduler(directory / "scheduler")
@@ -473,18 +498,26 @@ class PoseGraphPipeline(DiffusionPipeline):
         return pipeline.to(device) if device is not None else pipeline
 
 
+#: The files of a saved pipeline that loading reads (checked to read back before anything is built).
+_PIPELINE_FILES = ("unet/*.json", "unet/*.safetensors", "scheduler/*.json", "text_encoder.json", "model_index.json")
+
+
 def _load_unet(directory: Path, torch_dtype: torch.dtype | None) -> GUNet | UpstreamGUNet:
     """The unet of the class its config names (a GUNet, or the released upstream model), strict: a config that
-    does not describe the weights is an error naming the path."""
+    does not describe the weights is a short :class:`CorruptCheckpointError` naming the file, the first
+    disagreement and the checkpoint to use instead."""
     cls = UpstreamGUNet if GUNet.load_config(directory).get("_class_name") in UPSTREAM_CLASS_NAMES else GUNet
     try:
         unet, info = cls.from_pretrained(directory, torch_dtype=torch_dtype, output_loading_info=True,
-                                           low_cpu_mem_usage=False)
-    except (ValueError, RuntimeError, TypeError) as error:
-        raise ValueError(f"{directory}: config.json does not match the weights ({error})") from error
+                                         low_cpu_mem_usage=False)
+    except (ValueError, RuntimeError, TypeError, OSError) as error:
+        raise corrupt_checkpoint_error(directory / "config.json", directory.parent,
+                                       _unet_mismatch(cls, directory, error), kind="incompatible") from None
     problems = {key: value for key, value in info.items() if value}
     if problems:
-        raise ValueError(f"{directory}: config.json does not match the weights: {problems}")
+        raise corrupt_checkpoint_error(directory / "config.json", directory.parent,
+                                       f"it does not describe the weights: {_first_items(problems)}",
+                                       kind="incompatible")
     return unet
 
 
@@ -501,6 +534,32 @@ def _stored_sigma(directory: Path) -> float:
             if value is not None:
                 return value
     return 2.0
+
+
+def _unet_mismatch(cls, directory: Path, error: Exception) -> str:
+    """One line saying how ``config.json`` and the weights disagree (the first differing tensor shape)."""
+    from safetensors import safe_open
+
+    try:
+        with torch.random.fork_rng(devices=[]):
+            model = cls.from_config(cls.load_config(directory))
+        expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+        with safe_open(next(directory.glob("*.safetensors")), "pt") as handle:
+            stored = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
+    except Exception:  # the config itself does not build the model: say what the loader said, first line only
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return f"it does not build the model: {first[:200]}"
+    for name, shape in stored.items():
+        if name in expected and expected[name] != shape:
+            return (f"it does not describe the weights: {name} is {list(shape)} in the weights, "
+                    f"{list(expected[name])} in the model it describes")
+    missing, unexpected = sorted(set(expected) - set(stored)), sorted(set(stored) - set(expected))
+    return f"it does not describe the weights: {_first_items({'missing': missing, 'unexpected': unexpected})}"
+
+
+def _first_items(problems: dict) -> str:
+    return "; ".join(f"{key} {', '.join(map(str, value[:3]))}{' ...' if len(value) > 3 else ''}"
+                     for key, value in problems.items() if value)
 
 
 def _check_prompts(prompt, name: str) -> list[str]:
@@ -532,12 +591,6 @@ def _check_positive(**values: int) -> None:
     for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _check_canvas(canvas_size) -> tuple[int, int]:
-    height, width = (canvas_size, canvas_size) if isinstance(canvas_size, int) else tuple(canvas_size)
-    _check_positive(canvas_height=height, canvas_width=width)
-    return height, width
 
 
 def _repeat(items: list[str], times: int) -> list[str]:

@@ -13,22 +13,30 @@ Layout of ``RUN_DIR/checkpoints/step_000123/`` (the sampling side reads the firs
                           (and grad_scaler under fp16); see posegraph.training.state
 
 A checkpoint is written into ``checkpoints/.tmp_step_000123`` and renamed into place, so a crash
-during a save leaves every earlier checkpoint untouched.
+during a save leaves every earlier checkpoint untouched; a save that fails (a full disk) is an ``OSError``
+naming the checkpoint and the disk's trouble, and leaves no partial folder.
+
+Resuming from ``latest`` or from a run directory takes the newest complete checkpoint whose files read back
+(:func:`posegraph.pipelines.checkpoints.unreadable_file`): a damaged newest one is skipped with a warning
+naming the file, never silently replaced by a fresh start.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
 from pathlib import Path
 
-from posegraph.pipelines.checkpoints import COMPLETE_MARKER, latest_checkpoint
+from posegraph.pipelines.checkpoints import COMPLETE_MARKER, corrupt_checkpoint_error, unreadable_file
 from posegraph.training.config import TrainConfig
 from posegraph.training.state import save_state
 
 __all__ = ["STATE_NAMES", "checkpoint_dir", "write_checkpoint", "prune_checkpoints", "clean_partial_saves",
            "complete_checkpoints", "resolve_resume", "check_checkpoint"]
+
+logger = logging.getLogger(__name__)
 
 STATE_NAMES = ("optimizer", "lr_scheduler", "ema", "rng", "progress")
 _STEP_DIR = re.compile(r"step_(\d+)")
@@ -54,15 +62,23 @@ def write_checkpoint(run_dir: Path, step: int, *, unet, raw_unet, scheduler, tex
     final = checkpoint_dir(run_dir, step)
     temporary = final.with_name(f".tmp_{final.name}")
     shutil.rmtree(temporary, ignore_errors=True)
-    (temporary / "training_state").mkdir(parents=True)
-    raw_unet.save_pretrained(temporary / "unet_raw", safe_serialization=True)
-    unet.save_pretrained(temporary / "unet", safe_serialization=True)
-    scheduler.save_pretrained(temporary / "scheduler")
-    (temporary / "text_encoder.json").write_text(json.dumps(text_encoder_config, indent=2) + "\n")
-    config.save(temporary / "train_config.json")
-    for name, state in training_state.items():
-        save_state(state, temporary / "training_state", name)
-    (temporary / COMPLETE_MARKER).touch()
+    try:
+        (temporary / "training_state").mkdir(parents=True)
+        raw_unet.save_pretrained(temporary / "unet_raw", safe_serialization=True)
+        unet.save_pretrained(temporary / "unet", safe_serialization=True)
+        scheduler.save_pretrained(temporary / "scheduler")
+        (temporary / "text_encoder.json").write_text(json.dumps(text_encoder_config, indent=2) + "\n")
+        config.save(temporary / "train_config.json")
+        for name, state in training_state.items():
+            save_state(state, temporary / "training_state", name)
+        (temporary / COMPLETE_MARKER).touch()
+    except Exception as error:  # OSError, or safetensors' SafetensorError (an Exception) wrapping one
+        if not isinstance(error, OSError) and "Error while serializing" not in str(error):
+            raise
+        shutil.rmtree(temporary, ignore_errors=True)
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error).splitlines()[0]
+        raise OSError(f"cannot write the checkpoint of step {step} into {final.parent} ({reason}); the earlier "
+                      "checkpoints are intact: free some space (or lower --keep-last), then --resume latest") from None
     _replace_dir(temporary, final)
     return final
 
@@ -123,15 +139,46 @@ def check_checkpoint(path: Path) -> Path:
 def resolve_resume(resume: str, run_dir: Path) -> Path | None:
     """The checkpoint that ``--resume`` names.
 
-    ``"latest"``: the newest complete checkpoint of ``run_dir``, or ``None`` when the run has none yet
-    (a fresh start). Otherwise a checkpoint directory, or a run directory whose newest complete one is taken.
+    ``"latest"``: the newest complete checkpoint of ``run_dir`` whose files read back, or ``None`` when the run
+    has no complete checkpoint yet (a fresh start). Otherwise a checkpoint directory (used as is: a damaged
+    file is a :class:`~posegraph.pipelines.checkpoints.CorruptCheckpointError` naming it and the checkpoint to
+    use), or a run directory whose newest complete checkpoint that reads back is taken.
+
+    Raises:
+        ValueError: every complete checkpoint of the run is damaged (the message names the newest one's file).
     """
     if resume == "latest":
-        return check_checkpoint(complete_checkpoints(run_dir)[-1]) if complete_checkpoints(run_dir) else None
+        return _newest_readable(run_dir) if complete_checkpoints(run_dir) else None
     path = Path(resume)
     if not path.is_dir():
         raise FileNotFoundError(f"--resume {resume}: no such directory; pass 'latest', a run directory or "
                                 "RUN_DIR/checkpoints/step_N")
     if (path / "checkpoints").is_dir():
-        path = latest_checkpoint(path / "checkpoints")
-    return check_checkpoint(path)
+        if not complete_checkpoints(path):
+            found = ", ".join(sorted(c.name for c in (path / "checkpoints").iterdir())) or "nothing"
+            raise FileNotFoundError(f"{path / 'checkpoints'}: no complete checkpoint (found: {found})")
+        return _newest_readable(path)
+    check_checkpoint(path)
+    damaged = unreadable_file(path)
+    if damaged is not None:
+        raise corrupt_checkpoint_error(damaged[0], path, f"it does not read back: {damaged[1]}")
+    return path
+
+
+def _newest_readable(run_dir: Path) -> Path:
+    """The newest complete checkpoint of ``run_dir`` whose files read back; damaged newer ones are skipped with
+    a warning. Raises ``CorruptCheckpointError`` when none reads back."""
+    checkpoints = complete_checkpoints(run_dir)
+    first_error = None
+    for checkpoint in reversed(checkpoints):
+        try:
+            damaged = unreadable_file(check_checkpoint(checkpoint))
+        except ValueError as error:  # a file missing
+            damaged = (checkpoint, str(error).removeprefix(f"{checkpoint}: "))
+        if damaged is None:
+            if first_error is not None:
+                logger.warning("%s: corrupt file (%s); resuming from the previous complete checkpoint %s instead",
+                               first_error[0], first_error[1], checkpoint)
+            return checkpoint
+        first_error = first_error or damaged
+    raise corrupt_checkpoint_error(first_error[0], checkpoints[-1], f"it does not read back: {first_error[1]}")

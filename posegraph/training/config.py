@@ -16,7 +16,7 @@ from pathlib import Path
 from posegraph.data.captions import example_prompts
 from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE
 
-__all__ = ["TrainConfig", "PRESETS", "RUN_CONTROL_FIELDS", "config_mismatches", "add_config_arguments",
+__all__ = ["TrainConfig", "PRESETS", "RUN_CONTROL_FIELDS", "RESCUE_FIELDS", "config_mismatches", "add_config_arguments",
            "config_from_arguments"]
 
 #: Actions whose example prompts the sample grids draw by default.
@@ -86,6 +86,9 @@ class TrainConfig:
         token_dropout: chance that each token of a caption after the first is hidden from the model in a
             step (word dropout). The encoder's token states carry the whole sentence, so the text still
             reaches the model, but never through one word alone: what it learns holds for other wordings.
+
+    ``lr``, ``warmup_steps`` and ``max_grad_norm`` may change when resuming, to rescue a run whose loss
+    diverged (:data:`RESCUE_FIELDS`).
 
     Run control (may change when resuming; see :data:`RUN_CONTROL_FIELDS`):
         checkpoint_every, keep_last: save every N steps (and at the end), keeping the newest few.
@@ -225,14 +228,20 @@ RUN_CONTROL_FIELDS = frozenset(
      "compile", "channels_last", "gradient_checkpointing"}
 )
 
+#: Fields that change what a run computes but may change when resuming, to rescue a run whose loss diverged:
+#: the peak learning rate, the warm-up and the gradient clipping. The resumed run follows the new values from
+#: its checkpoint's step on (the LR schedule is recomputed there) and records the change in ``RUN_DIR/history.jsonl``.
+RESCUE_FIELDS = frozenset({"lr", "warmup_steps", "max_grad_norm"})
+
 
 def config_mismatches(stored: TrainConfig, asked: TrainConfig) -> dict[str, tuple]:
-    """Fields (outside :data:`RUN_CONTROL_FIELDS`) whose values differ: ``{name: (stored, asked)}``."""
+    """Fields (outside :data:`RUN_CONTROL_FIELDS` and :data:`RESCUE_FIELDS`) whose values differ:
+    ``{name: (stored, asked)}``."""
     stored_values, asked_values = stored.to_dict(), asked.to_dict()
     return {
         name: (stored_values[name], asked_values[name])
         for name in stored_values
-        if name not in RUN_CONTROL_FIELDS and stored_values[name] != asked_values[name]
+        if name not in RUN_CONTROL_FIELDS | RESCUE_FIELDS and stored_values[name] != asked_values[name]
     }
 
 

@@ -6,6 +6,7 @@ checkpointed, so a resumed run continues exactly as if it had never stopped.
 """
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -21,10 +22,11 @@ from tqdm.auto import tqdm
 
 from posegraph.heatmaps import normalize_heatmaps
 from posegraph.models import GUNet
+from posegraph.pipelines.checkpoints import corrupt_checkpoint_error
 from posegraph.text import TextEncoder
 from posegraph.training.checkpoint import (STATE_NAMES, clean_partial_saves, complete_checkpoints, prune_checkpoints,
                                            resolve_resume, write_checkpoint)
-from posegraph.training.config import OPTIMIZERS, TrainConfig, config_mismatches
+from posegraph.training.config import OPTIMIZERS, RESCUE_FIELDS, TrainConfig, config_mismatches
 from posegraph.training.data import CaptionEmbeddings, IndexStream, build_dataset
 from posegraph.training.state import capture_rng, load_state, restore_rng
 
@@ -110,9 +112,10 @@ def train(config: TrainConfig, out: str | Path, resume: str | None = None, stop_
     Args:
         config: the training configuration.
         out: the run directory.
-        resume: ``"latest"`` (the newest checkpoint in ``out``, or a fresh start when there is none), a
-            checkpoint directory or a run directory. Its stored config must equal ``config`` except for
-            the run-control fields.
+        resume: ``"latest"`` (the newest checkpoint in ``out`` that reads back, or a fresh start when there is
+            none), a checkpoint directory or a run directory. Its stored config must equal ``config`` except for
+            the run-control fields and the rescue fields (``lr``, ``warmup_steps``, ``max_grad_norm``), whose
+            changes are recorded in ``out/history.jsonl``.
         stop_at: stop after this step (checkpointing it), as if interrupted; the learning-rate schedule
             still runs to ``config.max_steps``, so ``--resume latest`` later continues seamlessly.
 
@@ -129,6 +132,7 @@ def train(config: TrainConfig, out: str | Path, resume: str | None = None, stop_
     trainer = Trainer(config, run_dir)
     if checkpoint is not None:
         trainer.load(checkpoint)
+        _record_rescue(run_dir, checkpoint, config, trainer)
     trainer.run(until=config.max_steps if stop_at is None else min(stop_at, config.max_steps))
     newest = complete_checkpoints(run_dir)
     return newest[-1] if newest else None
@@ -150,6 +154,21 @@ def _checkpoint_to_resume(config: TrainConfig, run_dir: Path, resume: str | None
             raise ValueError(f"{checkpoint} was trained with a different config ({listed}); resume with the "
                              "same settings (leave the flags out to reuse the stored ones) or start a new --out")
     return checkpoint
+
+
+def _record_rescue(run_dir: Path, checkpoint: Path, config: TrainConfig, trainer: "Trainer") -> None:
+    """Append the rescue fields a resume changed to ``run_dir/history.jsonl`` (and say so on the log)."""
+    stored = TrainConfig.from_json(checkpoint / "train_config.json").to_dict()
+    changed = {name: [stored[name], value] for name, value in config.to_dict().items()
+               if name in RESCUE_FIELDS and stored[name] != value}
+    if not changed or not trainer.is_main:
+        return
+    listed = ", ".join(f"{name} {old!r} -> {new!r}" for name, (old, new) in changed.items())
+    logger.warning("resuming %s at step %d with %s; recorded in %s", checkpoint, trainer.step, listed,
+                   run_dir / "history.jsonl")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with (run_dir / "history.jsonl").open("a", encoding="utf-8") as history:
+        history.write(json.dumps({"step": trainer.step, "resumed_from": str(checkpoint), "changed": changed}) + "\n")
 
 
 class Trainer:
@@ -243,10 +262,15 @@ class Trainer:
         return all_losses, all_timesteps
 
     def _non_finite_message(self) -> str:
-        saved = complete_checkpoints(self.run_dir)
-        kept = f"the last good checkpoint is {saved[-1]}" if saved else "no checkpoint had been written yet"
-        return (f"the loss became NaN/inf at step {self.step + 1}; training stopped without saving that step, "
-                f"{kept}. Lower --lr, raise --warmup-steps or tighten --max-grad-norm, then --resume latest")
+        config, saved = self.config, complete_checkpoints(self.run_dir)
+        gentler = (f"--lr {config.lr / 10:g} (or --warmup-steps {max(2 * config.warmup_steps, 100)}, "
+                   f"--max-grad-norm {config.max_grad_norm / 2:g})")
+        if not saved:
+            return (f"the loss became NaN/inf at step {self.step + 1}, before any checkpoint was written; start "
+                    f"again with a gentler setting: {gentler}")
+        return (f"the loss became NaN/inf at step {self.step + 1}; training stopped without saving that step, the "
+                f"last good checkpoint is {saved[-1]}. Continue from it with a gentler setting: --resume latest "
+                f"{gentler}; the change is recorded in {self.run_dir / 'history.jsonl'}")
 
     # -- the loop --------------------------------------------------------------------------------------
 
@@ -309,15 +333,38 @@ class Trainer:
         self.accelerator.wait_for_everyone()
 
     def load(self, checkpoint: Path) -> None:
-        """Restore weights, EMA, optimiser, LR schedule, RNG states and progress from ``checkpoint``."""
-        self.unet.load_state_dict(load_file(checkpoint / "unet_raw" / "diffusion_pytorch_model.safetensors"))
-        states = {name: load_state(checkpoint / "training_state", name) for name in STATE_NAMES}
-        if self.ema is not None:
-            ema_weights = load_file(checkpoint / "unet" / "diffusion_pytorch_model.safetensors")
-            self.ema.load_state_dict({**states["ema"], "shadow_params": [ema_weights[n].to(self.accelerator.device)
-                                                                       for n, _ in self.unet.named_parameters()]})
-        self.optimizer.load_state_dict(states["optimizer"])
-        self.lr_scheduler.load_state_dict(states["lr_scheduler"])
+        """Restore weights, EMA, optimiser, LR schedule, RNG states and progress from ``checkpoint``.
+
+        Every file is read before anything is changed; one that cannot be read, or that does not fit this
+        run's model and optimiser, is a ``CorruptCheckpointError`` naming it and the earlier checkpoint to use.
+        The rescue fields (``lr``, ``warmup_steps``) of this run's config apply from the checkpoint's step on.
+        """
+        raw_file = checkpoint / "unet_raw" / "diffusion_pytorch_model.safetensors"
+        ema_file = checkpoint / "unet" / "diffusion_pytorch_model.safetensors"
+        state_dir = checkpoint / "training_state"
+        current = raw_file
+        try:
+            raw_weights = load_file(raw_file)
+            current = ema_file
+            ema_weights = load_file(ema_file) if self.ema is not None else None
+            states = {}
+            for name in STATE_NAMES:
+                current = state_dir / f"{name}.safetensors"
+                states[name] = load_state(state_dir, name)
+            current = raw_file
+            self.unet.load_state_dict(raw_weights)
+            if self.ema is not None:
+                current = ema_file
+                self.ema.load_state_dict({**states["ema"], "shadow_params": [
+                    ema_weights[n].to(self.accelerator.device) for n, _ in self.unet.named_parameters()]})
+            current = state_dir / "optimizer.safetensors"
+            self.optimizer.load_state_dict(states["optimizer"])
+            current = state_dir / "lr_scheduler.json"
+            self.lr_scheduler.load_state_dict(states["lr_scheduler"])
+        except Exception as error:  # SafetensorError, ValueError, RuntimeError (shapes), KeyError (names)
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise corrupt_checkpoint_error(current, checkpoint, first[:300], kind="unreadable or mismatched") from None
+        self._apply_rescue_fields()
         if self.accelerator.scaler is not None and (checkpoint / "training_state" / "grad_scaler.json").is_file():
             self.accelerator.scaler.load_state_dict(load_state(checkpoint / "training_state", "grad_scaler"))
         progress = states["progress"]
@@ -329,6 +376,18 @@ class Trainer:
                            self.accelerator.num_processes)
         if rng is not None:
             restore_rng(rng, self.generator)
+
+    def _apply_rescue_fields(self) -> None:
+        """Make the loaded LR schedule follow this run's ``lr`` and ``warmup_steps`` from the current step on
+        (nothing changes when they are the checkpoint's own: the schedule computes the same values)."""
+        scheduler = self.lr_scheduler
+        values = [self.config.lr * f(scheduler.last_epoch) for f in scheduler.lr_lambdas]
+        if scheduler.base_lrs == [self.config.lr] * len(values) and scheduler.get_last_lr() == values:
+            return
+        scheduler.base_lrs = [self.config.lr] * len(values)
+        for group, value in zip(self.optimizer.param_groups, values):
+            group["initial_lr"], group["lr"] = self.config.lr, value
+        scheduler._last_lr = values
 
     def ema_unet(self) -> GUNet:
         """A fresh GUNet holding the EMA weights (the trained weights themselves when ``ema_decay`` is 0)."""
