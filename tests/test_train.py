@@ -171,15 +171,20 @@ def test_resume_errors_name_the_problem(full_run, tmp_path):
 # --- NaN -------------------------------------------------------------------------------------------------
 
 
-def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+def nan_loss_at_step(step, monkeypatch):
+    """Make the training loss NaN at the ``step``-th step (counted from 1), real elsewhere."""
     real_loss, calls = loop_module.diffusion_loss, []
 
-    def nan_at_step_3(prediction, target):
+    def loss_with_nan(prediction, target):
         calls.append(1)
         loss = real_loss(prediction, target)
-        return loss * float("nan") if len(calls) == 3 else loss
+        return loss * float("nan") if len(calls) == step else loss
 
-    monkeypatch.setattr(loop_module, "diffusion_loss", nan_at_step_3)
+    monkeypatch.setattr(loop_module, "diffusion_loss", loss_with_nan)
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    nan_loss_at_step(3, monkeypatch)
     out = tmp_path / "nan"
     with pytest.raises(SystemExit, match=r"NaN/inf at step 3.*last good checkpoint is .*step_000002"):
         main(["--preset", "tiny", "--out", str(out), "--checkpoint-every", "2"])
@@ -188,14 +193,7 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
 
 
 def test_the_nan_advice_works_as_written_and_the_change_is_recorded(tmp_path, monkeypatch):
-    real_loss, calls = loop_module.diffusion_loss, []
-
-    def nan_at_step_3(prediction, target):
-        calls.append(1)
-        loss = real_loss(prediction, target)
-        return loss * float("nan") if len(calls) == 3 else loss
-
-    monkeypatch.setattr(loop_module, "diffusion_loss", nan_at_step_3)
+    nan_loss_at_step(3, monkeypatch)
     out = tmp_path / "nan"
     with pytest.raises(SystemExit) as exit_info:
         main(["--preset", "tiny", "--out", str(out), "--checkpoint-every", "2"])
