@@ -124,17 +124,22 @@ class SimulatedKill(BaseException):
     """Like SIGKILL: nothing catches it."""
 
 
+def fail_save(step, part, error, monkeypatch):
+    """Raise ``error`` when the checkpoint of ``step`` writes its ``part`` (``"rng"``, ``"optimizer"``, ...)."""
+    real_save_state = checkpoint_module.save_state
+
+    def save_state(state, directory, name):
+        if f"step_{step:06d}" in str(directory) and name == part:
+            raise error
+        real_save_state(state, directory, name)
+
+    monkeypatch.setattr(checkpoint_module, "save_state", save_state)
+
+
 def test_a_kill_during_a_save_keeps_the_previous_checkpoint_and_resuming_gives_the_uninterrupted_run(
         full_run, tmp_path, monkeypatch):
     out = tmp_path / "killed"
-    real_save_state = checkpoint_module.save_state
-
-    def kill_while_writing_step_6(state, directory, name):
-        if "step_000006" in str(directory) and name == "rng":
-            raise SimulatedKill("during the save of step 6")
-        real_save_state(state, directory, name)
-
-    monkeypatch.setattr(checkpoint_module, "save_state", kill_while_writing_step_6)
+    fail_save(6, "rng", SimulatedKill("during the save of step 6"), monkeypatch)
     with pytest.raises(SimulatedKill):
         tiny_run(out)
     monkeypatch.undo()
@@ -234,14 +239,8 @@ def test_resume_falls_back_from_a_damaged_newest_checkpoint_and_still_matches_th
 
 
 def test_a_full_disk_during_a_save_is_one_message_and_leaves_no_partial_checkpoint(tmp_path, monkeypatch):
-    real_save_state = checkpoint_module.save_state
-
-    def disk_full_at_step_4(state, directory, name):
-        if "step_000004" in str(directory) and name == "optimizer":
-            raise Exception("Error while serializing: I/O error: No space left on device (os error 28)")
-        real_save_state(state, directory, name)
-
-    monkeypatch.setattr(checkpoint_module, "save_state", disk_full_at_step_4)
+    fail_save(4, "optimizer", Exception("Error while serializing: I/O error: No space left on device (os error 28)"),
+              monkeypatch)
     out = tmp_path / "full"
     with pytest.raises(SystemExit, match=r"cannot write the checkpoint of step 4 into .*No space left on device.*"
                                          r"the earlier checkpoints are intact"):
