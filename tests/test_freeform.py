@@ -70,3 +70,27 @@ def test_a_malformed_file_is_refused_with_its_line(tmp_path):
     path.write_text("action\tprompt\nstanding\n", encoding="utf-8")
     with pytest.raises(ValueError, match="line 2: expected 2 tab-separated fields"):
         load_freeform_prompts(path)
+
+
+def test_the_picture_script_draws_one_captioned_pose_per_chosen_prompt(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    import torch
+    from diffusers import DDPMScheduler
+
+    from posegraph.models import GUNet
+    from posegraph.pipelines import PoseGraphPipeline
+    from posegraph.text import TextEncoder
+
+    text_encoder = TextEncoder.from_pretrained("default")
+    torch.manual_seed(0)
+    unet = GUNet.from_preset("tiny", cross_attention_dim=text_encoder.hidden_size)
+    PoseGraphPipeline(unet=unet, scheduler=DDPMScheduler(), text_encoder=text_encoder).save_pretrained(tmp_path / "run")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "freeform_grid.py"
+    spec = importlib.util.spec_from_file_location("freeform_grid", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = module.main(["--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "grid.png"), "--n", "4"])
+    assert path.stat().st_size > 1000 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert re.search(r"\d/4 follow their prompt, \d/4 whole", capsys.readouterr().out)
