@@ -224,7 +224,9 @@ class GUNet(ModelMixin, ConfigMixin):
         """Denoise ``sample`` at ``timestep`` (one per sample, or one for all) given text token embeddings."""
         self._check_inputs(sample, encoder_hidden_states, encoder_attention_mask)
         temb = self.time_embedding(self.time_proj(self._timesteps(timestep, sample)).to(sample.dtype))
-        sentence = pool_text(encoder_hidden_states, encoder_attention_mask)
+        sentence = None  # the sentence embedding, computed only where pooled_text or text_context reads it
+        if self.text_embedding is not None or self.config.text_context != "tokens":
+            sentence = pool_text(encoder_hidden_states, encoder_attention_mask)
         if self.text_embedding is not None:
             temb = temb + self.text_embedding(sentence)
         text, mask = self._context(sentence, encoder_hidden_states, encoder_attention_mask)
@@ -251,7 +253,7 @@ class GUNet(ModelMixin, ConfigMixin):
             out = self.pixel_out(torch.cat([out, pixels], dim=1))
         return UNet2DOutput(sample=out) if return_dict else (out,)
 
-    def _context(self, sentence: Tensor, tokens: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    def _context(self, sentence: Tensor | None, tokens: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """What cross-attention reads (``text_context``): ``(batch, n, D)`` and its mask ``(batch, n)`` or None."""
         if self.config.text_context == "tokens":
             return tokens, mask

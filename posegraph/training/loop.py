@@ -235,7 +235,8 @@ class Trainer:
         text, mask = self.captions(batch["caption"], dropped)
         if config.token_dropout > 0:
             kept = torch.rand(mask.shape, generator=g, device=device) >= config.token_dropout
-            mask = mask & kept.index_fill(1, torch.tensor([0], device=device), True)
+            kept[:, 0] = True
+            mask = mask & kept
         noisy = self.noise_scheduler.add_noise(clean, noise, timesteps).contiguous(memory_format=self.memory_format)
         target = diffusion_target(self.noise_scheduler, clean, noise, timesteps)
         prediction = self.model(noisy, timesteps, encoder_hidden_states=text, encoder_attention_mask=mask).sample
