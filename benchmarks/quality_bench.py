@@ -11,9 +11,11 @@ evaluation, which runs after training on every checkpoint:
 
 - **template accuracy**: ``--per-action`` held-out caption-generator prompts for each of the 25 actions (the
   demo's held-out seed), one pose each, judged by the synthetic checker; also the weakest action's rate;
-- **free-form accuracy**: the frozen free-form prompt set (``posegraph.evaluation.freeform``), one pose each;
+- **free-form accuracy**: the frozen free-form prompt set (``posegraph.evaluation.freeform``, the figure to
+  report), one pose each; beside it the same for the free-form development set (``dev_*``), the one to
+  choose recipes by, so that the reported set is never tuned on;
 - **limb integrity**: the share of poses with all 12 limb joints, on the template prompts of full-body
-  actions (not the arm gestures, whose training crops may cut the legs) and on the free-form set;
+  actions (not the arm gestures, whose training crops may cut the legs) and on each free-form set;
 - **side shares**: ``--side-samples`` poses of a side-free prompt per action whose side the checker can
   tell (``a person standing on one leg``, ...): the share done with each side and the share valid at all.
 
@@ -38,6 +40,10 @@ RECIPES: dict[str, dict] = {
                "model": {"pooled_text": False, "heatmap_scale": 2.0, "heatmap_shift": -1.0}},
     "cpu": {},
 }
+
+#: The free-form sets evaluated, by the prefix of their result keys: the frozen test set (reported) and the
+#: development set (for choosing recipes), splits of ``posegraph.evaluation.freeform.load_freeform_prompts``.
+FREEFORM_SETS = {"freeform": "test", "dev": "dev"}
 
 #: One side-free prompt per action whose side the checker tells (``posegraph.data.checker.SIDE_CHECKS``).
 SIDE_PROMPTS = {"one_leg": "a person standing on one leg", "throwing": "a person throwing a ball",
@@ -109,14 +115,16 @@ def evaluate_checkpoint(checkpoint: Path, per_action: int, side_samples: int) ->
     full_body = ~np.isin([a.rsplit("_", 1)[0] if a.endswith(("_left", "_right")) else a for a in actions],
                          ["waving", "raise", "raise_both_arms", "arms_out", "hands_on_hips", "arms_crossed",
                           "pointing"])
-    free_prompts, free_actions = load_freeform_prompts()
-    free = poses(free_prompts)
+    free_form = {}
+    for key, split in FREEFORM_SETS.items():
+        free_prompts, free_actions = load_freeform_prompts(split=split)
+        free = poses(free_prompts)
+        free_form[f"{key}_accuracy"] = float(check_action(free, free_actions).mean())
+        free_form[f"{key}_integrity"] = float(limb_integrity(free).mean())
     sides = {action: side_shares(poses([prompt] * side_samples), action) for action, prompt in SIDE_PROMPTS.items()}
     return {
         "template_accuracy": float(passed.mean()), "per_action": per, "weakest_action": min(per, key=per.get),
-        "template_integrity": float(limb_integrity(template[full_body]).mean()),
-        "freeform_accuracy": float(check_action(free, free_actions).mean()),
-        "freeform_integrity": float(limb_integrity(free).mean()), "sides": sides,
+        "template_integrity": float(limb_integrity(template[full_body]).mean()), **free_form, "sides": sides,
     }
 
 
@@ -129,7 +137,8 @@ def worker(options: dict) -> dict:
     done = {p["step"]: p for p in json.loads(results_file.read_text())} if results_file.exists() else {}
     for checkpoint in complete_checkpoints(Path(options["run_dir"])):
         step = int(checkpoint.name.split("_")[-1])
-        if step in options["eval_at"] and step not in done:
+        # a point evaluated before the development set existed lacks its figures: evaluate it again
+        if step in options["eval_at"] and (step not in done or "dev_accuracy" not in done[step]):
             done[step] = {"step": step, "seconds": times[str(step)],
                           **evaluate_checkpoint(checkpoint, options["per_action"], options["side_samples"])}
             results_file.write_text(json.dumps(sorted(done.values(), key=lambda p: p["step"]), indent=1))
@@ -142,12 +151,14 @@ def plot(curves: dict[str, list[dict]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [("template_accuracy", "held-out template accuracy"), ("freeform_accuracy", "free-form accuracy"),
+    panels = [("template_accuracy", "held-out template accuracy"),
+              ("freeform_accuracy", "free-form accuracy (test)"), ("dev_accuracy", "free-form accuracy (dev)"),
               ("template_integrity", "limb integrity (template, full body)"),
-              ("freeform_integrity", "limb integrity (free-form)")]
+              ("freeform_integrity", "limb integrity (free-form test)")]
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4), sharex=True)
     for ax, (key, title) in zip(axes, panels):
         for name, points in curves.items():
+            points = [p for p in points if key in p]
             ax.plot([p["seconds"] / 60 for p in points], [100 * p[key] for p in points], "o-", label=name)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("training wall time (min)")
@@ -161,17 +172,25 @@ def plot(curves: dict[str, list[dict]], path: Path) -> None:
     plt.close(fig)
 
 
+def _percent(point: dict, key: str, unit: str = " %") -> str:
+    """``point[key]`` as a percentage; a dash for a point evaluated before that figure existed."""
+    return f"{100 * point[key]:.1f}{unit}" if key in point else "–"
+
+
 def table(name: str, points: list[dict]) -> list[str]:
-    lines = [f"### {name}", "", "| step | minutes | template acc. | weakest action | free-form acc. | integrity "
-             "template / free-form | one leg L / R / valid | throwing L / R / valid | punching L / R / valid |",
-             "|---:|---:|---:|---|---:|---:|---|---|---|"]
+    sets = list(FREEFORM_SETS)
+    lines = [f"### {name}", "", "| step | minutes | template acc. | weakest action | free-form acc. "
+             "| dev free-form acc. | integrity template / free-form / dev | one leg L / R / valid "
+             "| throwing L / R / valid | punching L / R / valid |",
+             "|---:|---:|---:|---|---:|---:|---:|---|---|---|"]
     for p in points:
         sides = [" / ".join(f"{100 * p['sides'][a][k]:.0f}" for k in ("left", "right", "valid"))
                  for a in SIDE_PROMPTS]
         weakest = p["weakest_action"]
+        accuracy = " | ".join(_percent(p, f"{key}_accuracy") for key in sets)
+        integrity = " / ".join(_percent(p, f"{key}_integrity", "") for key in ["template", *sets])
         lines.append(f"| {p['step']} | {p['seconds'] / 60:.1f} | {100 * p['template_accuracy']:.1f} % | {weakest} "
-                     f"{100 * p['per_action'][weakest]:.0f} % | {100 * p['freeform_accuracy']:.1f} % | "
-                     f"{100 * p['template_integrity']:.1f} / {100 * p['freeform_integrity']:.1f} % | "
+                     f"{100 * p['per_action'][weakest]:.0f} % | {accuracy} | {integrity} % | "
                      + " | ".join(sides) + " |")
     return lines + [""]
 
@@ -201,7 +220,7 @@ def main(argv: list[str] | None = None) -> str:
     plot(curves, args.plot)
     lines = header(f"Time to quality ({args.preset} preset)", "quality_bench.py", argv,
                    f"train each recipe {args.max_steps} steps, evaluate at {eval_at}; 20 DPM-Solver++ steps, "
-                   f"guidance 5; {args.per_action} template prompts per action, the free-form set, "
+                   f"guidance 5; {args.per_action} template prompts per action, the free-form test and dev sets, "
                    f"{args.side_samples} poses per side-free prompt")
     for name, overrides in args.recipes:
         lines += [f"- recipe `{name}`: {args.preset} preset + `{json.dumps(overrides)}`"]

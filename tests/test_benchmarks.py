@@ -130,3 +130,42 @@ def test_the_sampling_table_has_the_headline_first_then_each_configuration_once(
                         "| all three (bf16)"]
     assert len(compiled) == 2  # the compiled variants; the sweeps ran plain
     assert section in capsys.readouterr().out
+
+
+# --- benchmarks/quality_bench.py -----------------------------------------------------------------------
+
+
+def test_the_quality_benchmark_scores_the_free_form_test_and_dev_sets_alike(bench, monkeypatch):
+    """Both free-form sets go through one code path and reach the results and the table, the dev set beside."""
+    import torch
+
+    from posegraph.evaluation import load_freeform_prompts
+
+    quality = importlib.import_module("quality_bench")
+    asked = []
+
+    class Poses:  # a pipeline stand-in: records the prompts, draws no pose (every check fails)
+        unet = type("U", (), {"config": type("C", (), {"sample_size": 16})()})()
+
+        def set_progress_bar_config(self, **kwargs):
+            pass
+
+        def __call__(self, prompts, **kwargs):
+            asked.append(list(prompts))
+            return type("Out", (), {"keypoints": torch.zeros(len(prompts), 17, 3)})()
+
+    monkeypatch.setattr("posegraph.pipelines.PoseGraphPipeline.from_pretrained", lambda path: Poses())
+    point = quality.evaluate_checkpoint(Path("unused"), per_action=1, side_samples=2)
+    for key, split in quality.FREEFORM_SETS.items():
+        assert list(load_freeform_prompts(split=split)[0]) in asked
+        assert point[f"{key}_accuracy"] == 0.0 and point[f"{key}_integrity"] == 0.0
+    assert {"freeform_accuracy", "dev_accuracy", "dev_integrity"} <= set(point)
+
+    point.update(step=500, seconds=60.0, freeform_accuracy=0.25, dev_accuracy=0.5, dev_integrity=0.75)
+    old = {k: v for k, v in point.items() if not k.startswith("dev_")}  # a point from before the dev set
+    lines = quality.table("cpu", [point, old])
+    head, rule, new_row, old_row = lines[2:6]
+    assert "| free-form acc. | dev free-form acc. | integrity template / free-form / dev |" in head
+    assert head.count("|") == rule.count("|") == new_row.count("|") == old_row.count("|")
+    assert "| 25.0 % | 50.0 % | 0.0 / 0.0 / 75.0 % |" in new_row
+    assert "| 25.0 % | – | 0.0 / 0.0 / – % |" in old_row

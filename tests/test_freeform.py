@@ -1,4 +1,5 @@
-"""The free-form prompt set: well-formed, labelled with checkable actions, and out of the caption generator's reach."""
+"""The free-form prompt sets (test and dev): well-formed, labelled with checkable actions, out of the caption
+generator's reach, and apart from each other."""
 import re
 from collections import Counter
 
@@ -8,6 +9,7 @@ import pytest
 from posegraph.data.captions import ACTION_PHRASES, caption_for, make_captions
 from posegraph.data.synthetic import ACTIONS
 from posegraph.evaluation import load_freeform_prompts
+from posegraph.evaluation.freeform import FREEFORM_SPLITS
 
 N_GRAM = 5
 
@@ -21,9 +23,14 @@ def _ngrams(text: str, n: int = N_GRAM) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
-@pytest.fixture(scope="module")
-def freeform():
-    return load_freeform_prompts()
+def _normal(text: str) -> str:
+    return " ".join(_words(text))
+
+
+@pytest.fixture(scope="module", params=list(FREEFORM_SPLITS))
+def freeform(request):
+    """Each packaged split's ``(prompts, actions)``."""
+    return load_freeform_prompts(split=request.param)
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +55,41 @@ def test_the_set_holds_at_least_300_distinct_prompts_for_every_action(freeform):
     assert all(counts[a] >= 5 for a in ACTIONS), counts
 
 
+def test_the_dev_set_covers_every_action_at_least_ten_times():
+    prompts, actions = load_freeform_prompts(split="dev")
+    assert len(prompts) >= 300 and len({_normal(p) for p in prompts}) == len(prompts)
+    counts = Counter(actions)
+    assert all(counts[a] >= 10 for a in ACTIONS), counts
+
+
+def test_the_dev_set_shares_no_prompt_and_no_word_5_gram_with_the_test_set():
+    """Tuning on the dev set must not tune on the test set's wording; failures name the dev prompts only."""
+    dev, _ = load_freeform_prompts(split="dev")
+    test, _ = load_freeform_prompts(split="test")
+    test_prompts = {_normal(p) for p in test}
+    test_grams = set().union(*(_ngrams(p) for p in test))
+    same = [p for p in dev if _normal(p) in test_prompts]
+    assert not same, "dev prompts that are also test prompts:\n" + "\n".join(same)
+    overlapping = [p for p in dev if _ngrams(p) & test_grams]
+    assert not overlapping, "dev prompts sharing a word 5-gram with a test prompt:\n" + "\n".join(overlapping)
+
+
 def test_no_prompt_can_come_out_of_the_caption_generator(freeform, generated_captions):
+    """Failures name the prompts only, not the generated captions they resemble."""
     prompts, _ = freeform
-    normal = lambda text: " ".join(_words(text))  # noqa: E731
-    generated = {normal(c) for c in generated_captions}
-    assert not [p for p in prompts if normal(p) in generated]
+    generated = {_normal(c) for c in generated_captions}
+    generated_prompts = [p for p in prompts if _normal(p) in generated]
+    assert not generated_prompts, "prompts the caption generator can produce:\n" + "\n".join(generated_prompts)
     generated_grams = set().union(*(_ngrams(c) for c in generated_captions))
     phrase_grams = set().union(*(_ngrams(p) for phrases in ACTION_PHRASES.values() for p in phrases))
-    shared = {p: _ngrams(p) & (generated_grams | phrase_grams) for p in prompts}
-    assert not {p: g for p, g in shared.items() if g}
+    overlapping = [p for p in prompts if _ngrams(p) & (generated_grams | phrase_grams)]
+    assert not overlapping, ("prompts sharing a word 5-gram with a generated caption or action phrase:\n"
+                             + "\n".join(overlapping))
+
+
+def test_an_unknown_split_is_refused():
+    with pytest.raises(ValueError, match="unknown split 'train'"):
+        load_freeform_prompts(split="train")
 
 
 def test_a_malformed_file_is_refused_with_its_line(tmp_path):

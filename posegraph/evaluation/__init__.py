@@ -5,7 +5,7 @@ samples a checkpoint and calls them. See docs/evaluation.md for what each figure
 """
 from posegraph.evaluation.body import normalize_poses
 from posegraph.evaluation.diversity import diversity, multimodality, pose_distance
-from posegraph.evaluation.freeform import FREEFORM_PROMPTS_FILE, load_freeform_prompts
+from posegraph.evaluation.freeform import FREEFORM_DEV_FILE, FREEFORM_PROMPTS_FILE, load_freeform_prompts
 from posegraph.evaluation.fpd import frechet_pose_distance, pose_features
 from posegraph.evaluation.integrity import LIMB_JOINTS, limb_integrity, side_shares
 from posegraph.evaluation.intervals import Estimate, bootstrap_mean, bootstrap_statistic
@@ -43,6 +43,7 @@ __all__ = [
     "write_report",
     "load_freeform_prompts",
     "FREEFORM_PROMPTS_FILE",
+    "FREEFORM_DEV_FILE",
     "LIMB_JOINTS",
     "limb_integrity",
     "side_shares",
