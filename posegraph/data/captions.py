@@ -94,8 +94,10 @@ def _pools():
 
 
 _SUBJECT_POOLS, _PHRASE_POOLS, _ACCESSORIES, _GARMENTS = _pools()
-# Phrases that already say where they happen ("sitting on a bench"): no second place.
+# Phrases that already say where they happen ("sitting on a bench"): no second place; phrases of a
+# sport or game: only their action's own places.
 _PLACED = frozenset(p for ps in ACTION_PHRASES.values() for p in ps if P.PLACE_WORDS & set(re.findall(r"[a-z]+", p)))
+_SPORTY = frozenset(p for ps in ACTION_PHRASES.values() for p in ps if P.SPORT_WORDS & set(re.findall(r"[a-z]+", p)))
 
 
 def _pick(seq, x: float):
@@ -126,7 +128,7 @@ def _caption(action: str, side: str | None, facing: str, sex: str, u: np.ndarray
     act = phrase
     if key in P.HAND_TAILS and phrase not in P.NO_TAIL and u[7] < TAIL_RATE:
         act += _pick(P.HAND_TAILS[key], u[7] / TAIL_RATE)
-    where = _where(key, phrase in _PLACED, u)
+    where = _where(key, phrase in _PLACED, phrase in _SPORTY, u)
     detail = _pick(P.DETAILS[key], u[15]) if u[14] < DETAIL_RATE else ""
     if detail and _repeats(detail, act):  # not "flagging a bus with his left hand, his left hand up high"
         detail = ""
@@ -180,13 +182,16 @@ def _subject(key: str, sex: str, u: np.ndarray) -> tuple[str, str]:
     return noun, _POSSESSIVE[sex] if gendered or u[2] < 0.5 else "their"
 
 
-def _where(key: str, placed: bool, u: np.ndarray) -> str:
-    """A place, a place and a time, a time, or nothing; a phrase that says its place gets a time at most."""
-    where = ""
+def _where(key: str, placed: bool, sporty: bool, u: np.ndarray) -> str:
+    """A place, a place and a time, a time, or nothing. A phrase that names its place gets a time at
+    most; one of a sport or game only a place of its action's own."""
+    where, own = "", _ACTION_SCENES.get(key, ())
     if u[13] < SCENE_RATE and not placed:
         x = u[13] / SCENE_RATE
-        own = _ACTION_SCENES.get(key)
-        where = _pick(own, x / ACTION_SCENE_SHARE) if own and x < ACTION_SCENE_SHARE else _pick(_SCENES, u[3])
+        if sporty:
+            where = _pick(own, x) if own else ""
+        else:
+            where = _pick(own, x / ACTION_SCENE_SHARE) if own and x < ACTION_SCENE_SHARE else _pick(_SCENES, u[3])
     rate = TIME_RATE * (2 if placed else 1)
     if u[17] < rate and where not in _WEATHER:
         where = f"{where} {_pick(P.TIMES, u[17] / rate)}".strip()
