@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from posegraph.data import captions as caps
+from posegraph.data import phrases
 from posegraph.data.body import KNEE_MAX, BodyShape, Pose, forward_kinematics
 from posegraph.data.camera import FACINGS
-from posegraph.data.poses import POSE_SAMPLERS, draw_poses, split_action
+from posegraph.data.poses import ASYMMETRIC, POSE_SAMPLERS, draw_poses, split_action
 from posegraph.data.synthetic import ACTIONS, SyntheticPoseGenerator, SyntheticSamples, flip_action
 from posegraph.skeleton import COCO_17
 
@@ -216,7 +217,8 @@ def test_captions_name_the_side_subject_and_scene(samples):
             assert caps.swap_left_right(named) not in words, caption
     assert scene_only / len(samples) < 0.1
     assert len(set(samples.captions)) > 0.9 * len(samples)  # many templates, subjects and scenes
-    assert sum(any(s in c for s in caps._SCENES) for c in samples.captions) > 0.4 * len(samples)
+    scenes = set(caps._SCENES).union(*caps._ACTION_SCENES.values())
+    assert sum(any(s in c.lower() for s in scenes) for c in samples.captions) > 0.4 * len(samples)
 
 
 def test_subjects_match_the_drawn_body():
@@ -252,9 +254,117 @@ def test_caption_for_and_example_prompts():
 
 
 def test_present_tense_covers_every_participle():
-    leading = {phrase.split()[0] for phrases in caps.ACTION_PHRASES.values() for phrase in phrases}
+    tables = list(caps.ACTION_PHRASES.values()) + list(phrases.EXTRAS.values())
+    leading = {phrase.split()[0] for table in tables for phrase in table}
     assert {word for word in leading if word.endswith("ing")} <= set(caps._PRESENT)
     assert caps._present("standing still") == "stands still" and caps._present("on {pos} knees") == "is on {pos} knees"
+    assert caps._present("power walking") == "power walks" and caps._present("seated") == "is seated"
+
+
+# The words that name an adult, a child, a man or a woman, and plural or second people.
+ADULT_WORDS = {"man", "woman", "guy", "lady", "gentleman", "businessman", "businesswoman", "father", "dad", "mother",
+               "mom", "grandfather", "grandmother", "adult", "elderly", "older", "teenager", "teen", "policeman",
+               "policewoman", "groom", "bride", "waiter", "waitress", "fisherman", "nurse", "doctor", "commuter",
+               "bearded", "beard", "mustache", "middle"}
+CHILD_WORDS = {"boy", "girl", "kid", "child", "toddler", "schoolboy", "schoolgirl", "preschooler", "youngster"}
+MALE_WORDS = {"man", "guy", "boy", "his", "gentleman", "businessman", "father", "dad", "grandfather", "policeman",
+              "fisherman", "groom", "waiter", "schoolboy", "beard", "mustache", "bearded", "tie"}
+FEMALE_WORDS = {"woman", "lady", "girl", "her", "businesswoman", "mother", "mom", "grandmother", "policewoman", "bride",
+                "waitress", "schoolgirl", "dress", "skirt", "blouse", "sundress"}
+MANY_PEOPLE = {"two", "three", "people", "men", "women", "couple", "group", "crowd", "team", "friends", "they", "them",
+               "children", "kids", "boys", "girls", "family", "others", "everyone", "crowds"}
+
+
+@pytest.fixture(scope="module")
+def drawn_captions():
+    """10,000 captions with their action, side, sex and age, drawn as the generator does."""
+    rng = np.random.default_rng(0)
+    n = 10_000
+    actions = rng.choice(ACTIONS, n)
+    sides = [split_action(a)[1] or ("left" if rng.random() < 0.5 else "right") if split_action(a)[0] in ASYMMETRIC
+             else split_action(a)[1] for a in actions]
+    facings = rng.choice(list(FACINGS), n)
+    female, child = rng.random(n) < 0.5, rng.random(n) < 0.15
+    return caps.make_captions(rng, actions, sides, facings, female, child), actions, sides, female, child
+
+
+def test_every_action_has_many_phrases_details_and_a_scene_set():
+    for key, table in caps.ACTION_PHRASES.items():
+        assert len(table) >= 25 and len(set(table)) == len(table), key
+        assert len([p for p in table if p not in phrases.ADULT_ONLY]) >= 20, key  # what a child body gets
+        assert len(phrases.DETAILS[key]) >= 6 and key in phrases.EXTRAS, key
+    assert set(phrases.DETAILS) == set(caps.ACTION_PHRASES) and set(phrases.ACTION_SCENES) <= set(caps.ACTION_PHRASES)
+    assert len(caps._SCENES) >= 100 and len(phrases.NEUTRAL) >= 50
+
+
+def test_sided_phrases_name_their_side_and_nothing_else_does():
+    sided = {split_action(a)[0] for a in ACTIONS if split_action(a)[1]}
+    assert sided == {"waving", "raise_arm", "pointing", "kicking"}
+    for key, table in caps.ACTION_PHRASES.items():
+        assert all(("{side}" in p) == (key in sided) for p in table), key
+        assert all(p.split()[0][0] != "{" for p in table), key  # a phrase leads with a word
+    for key, table in phrases.DETAILS.items():
+        assert all("{side}" not in d or key in sided for d in table), key  # unsided details never name a side
+    text = " ".join(str(table) for name, table in vars(phrases).items() if name.isupper() or name.startswith("_A"))
+    text += str(caps._VIEWS.values()) + str(caps._FRAMES) + str(caps._SCENE_ONLY)
+    assert not re.search(r"\b(left|right)\b", text)  # every side word comes from {side}
+
+
+def test_generated_captions_are_varied_and_fast(drawn_captions):
+    import time
+
+    captions, actions, sides, female, child = drawn_captions
+    assert len(set(captions)) > 0.99 * len(captions)
+    words = {w for c in captions for w in re.findall(r"[a-z'-]+", c.lower())}
+    assert len(words) > 900
+    lengths = [len(c.split()) for c in captions]
+    assert max(lengths) <= 30 and 10 < np.mean(lengths) < 16
+    assert not any("{" in c or "}" in c or "  " in c or " ," in c for c in captions)
+    start = time.perf_counter()
+    caps.make_captions(np.random.default_rng(1), actions, sides, ["front"] * len(actions), female, child)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_sided_captions_carry_exactly_their_side(drawn_captions):
+    captions, actions, sides, *_ = drawn_captions
+    for caption, action, side in zip(captions, actions, sides):
+        said = set(re.findall(r"\b(left|right)\b", caption.lower()))
+        key, named = split_action(action)
+        if named:
+            assert said <= {named}, caption  # (empty only for scene-only captions)
+        elif key in ASYMMETRIC:
+            assert said <= {side}, caption  # the throwing or punching hand, sometimes
+        else:
+            assert not said, caption
+    named = [c for c, a in zip(captions, actions) if split_action(a)[0] in ASYMMETRIC]
+    assert 0.1 < np.mean([bool(re.search(r"\b(left|right)\b", c)) for c in named]) < 0.4  # mostly side-free
+
+
+def test_bodies_get_fitting_subjects_and_one_person_only(drawn_captions):
+    captions, _, _, female, child = drawn_captions
+    for caption, fe, ch in zip(captions, female, child):
+        words = set(re.findall(r"[a-z]+", caption.lower()))
+        assert not words & (MALE_WORDS if fe else FEMALE_WORDS), caption
+        assert not words & (ADULT_WORDS if ch else CHILD_WORDS), caption
+        assert not words & MANY_PEOPLE, caption
+    kids = [c for c, ch in zip(captions, child) if ch]
+    assert any("toddler" in c for c in kids) and any("young" in c for c in kids)
+
+
+def test_caption_shapes_vary_like_coco(drawn_captions):
+    captions = drawn_captions[0]
+
+    def share(pattern):
+        return np.mean([bool(re.search(pattern, c)) for c in captions])
+
+    assert 0.2 < share(r"^[a-z]") < 0.4  # lower case, no period
+    assert 0.45 < share(r"\.$") < 0.65
+    assert 0.03 < share(r"^(In|On|At|Under|By|Near|Next|Outside|Inside|Beside|Along|Through|Down|From)\b[^,]*, ") < 0.2
+    assert 0.03 < share(r"\b(who|that) (is )?[a-z]+") < 0.2
+    assert 0.1 < share(r"^(A photo|A picture|An image|There is|There's|Here is|This is|A [a-z ]*(photo|shot|view))")
+    assert 0.15 < share(r", (with )?(his|her|their|one|both) ") < 0.35  # body details after a comma
+    assert 0.03 < share(r" (and|while) ") < 0.2
+    assert 0.005 < share(r"\b(someone|Someone)\b") < 0.1
 
 
 def caption_for_all(action, rng, n=30):
