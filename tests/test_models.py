@@ -2,13 +2,17 @@
 any batch size, per-sample timesteps, no cross-sample mixing, the plain-UNet ablation, presets, bad input."""
 import inspect
 import json
+import re
 
 import pytest
 import torch
 
 from posegraph.models import GUNet, PRESETS
 from posegraph.models.gunet import pool_text
-from posegraph.models.blocks import UNetUnit
+from posegraph.models.state_dict_keys import convert_key, older_parameter_order
+from diffusers.models.resnet import ResnetBlock2D
+from safetensors.torch import save_file
+from posegraph.models.blocks import GraphBlock
 from posegraph.nn import GRAPH_LAYERS, SkeletonGraphBlock
 
 LAYERS = [name for name in GRAPH_LAYERS if name != "none"]
@@ -28,11 +32,11 @@ def inputs(model, batch=2, tokens=6, seed=0):
 
 
 def wake_graph_blocks(model, seed=1):
-    """Give the zero-initialised output projections of the graph adapters random weights."""
+    """Give the zero-initialised output projections of the graph blocks random weights."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for module in model.modules():
-            if hasattr(module, "proj_out") and hasattr(module, "graph"):
+            if isinstance(module, GraphBlock):
                 module.proj_out.weight.copy_(torch.randn(module.proj_out.weight.shape, generator=g) * 0.3)
     return model
 
@@ -55,8 +59,8 @@ def test_tiny_expected_slice():
     sample, text = torch.randn(2, 17, 16, 16, generator=g), torch.randn(2, 6, 32, generator=g)
     with torch.no_grad():
         out = model(sample, torch.tensor([10, 900]), text).sample
-    expected_first = torch.tensor([-0.1256, 0.0315, 0.1632, 0.0480, -0.1741, 0.2358, -0.0325, 0.4579])
-    expected_last = torch.tensor([0.3033, 0.5662, -0.1358, -0.1818, -0.0059, 0.1482, 0.0802, -0.0149])
+    expected_first = torch.tensor([-0.2341, -0.0197, -0.0085, -0.1590, -0.1358, 0.0898, -0.1561, -0.1290])
+    expected_last = torch.tensor([-0.0706, 0.0764, -0.3634, -0.0348, -0.2981, 0.1711, -0.3556, 0.4490])
     assert torch.allclose(out[0, 0, 0, :8], expected_first, atol=1e-3)
     assert torch.allclose(out[1, 16, 15, -8:], expected_last, atol=1e-3)
 
@@ -204,9 +208,9 @@ def test_a_fresh_graph_model_computes_the_plain_unet():
 
 
 def test_graph_positions_name_levels():
-    assert graph_blocks(tiny()) == ["mid.1.graph.graph"]
+    assert graph_blocks(tiny()) == ["mid_block.graph.graph"]
     assert graph_blocks(tiny(graph_positions=["down_0", "up_1"])) == [
-        "down_levels.0.units.0.graph.graph", "up_levels.0.units.0.graph.graph"]  # up_levels run deepest first
+        "down_blocks.0.graph.graph", "up_blocks.0.graph.graph"]  # up_blocks run deepest first
     assert len(graph_blocks(tiny(graph_positions="all"))) == 5
 
 
@@ -235,16 +239,17 @@ def test_a_fresh_model_trains_the_graph_output_projection_first():
     model = tiny().train()
     sample, timestep, text = inputs(model, 2)
     model(sample, timestep, text).sample.pow(2).mean().backward()
-    adapter = model.mid[1].graph
+    adapter = model.mid_block.graph
     assert adapter.proj_out.weight.grad.abs().sum() > 0
     assert adapter.graph.conv.lin.weight.grad.abs().sum() == 0
 
 
-def test_gradient_checkpointing_recomputes_each_unit_and_gives_the_same_gradients(monkeypatch):
+def test_gradient_checkpointing_recomputes_each_layer_and_gives_the_same_gradients(monkeypatch):
+    """Every layer (one resnet each; the middle's two halves too) runs again in the backward pass."""
     model = wake_graph_blocks(tiny(graph_positions="all")).train()
     sample, timestep, text = inputs(model, 3)
-    calls, unit_forward = [], UNetUnit.forward
-    monkeypatch.setattr(UNetUnit, "forward", lambda self, *args: calls.append(1) or unit_forward(self, *args))
+    calls, resnet_forward = [], ResnetBlock2D.forward
+    monkeypatch.setattr(ResnetBlock2D, "forward", lambda self, *args: calls.append(1) or resnet_forward(self, *args))
 
     def gradients_and_unit_calls():
         calls.clear()
@@ -255,7 +260,7 @@ def test_gradient_checkpointing_recomputes_each_unit_and_gives_the_same_gradient
     plain, plain_calls = gradients_and_unit_calls()
     model.enable_gradient_checkpointing()
     checkpointed, checkpointed_calls = gradients_and_unit_calls()
-    assert checkpointed_calls == 2 * plain_calls  # every unit ran again in the backward pass
+    assert checkpointed_calls == 2 * plain_calls  # every layer ran again in the backward pass
     for name in plain:
         torch.testing.assert_close(checkpointed[name], plain[name], rtol=0, atol=1e-6, msg=name)
     calls.clear()
@@ -265,6 +270,65 @@ def test_gradient_checkpointing_recomputes_each_unit_and_gives_the_same_gradient
 
 
 # --- save / load, config, determinism ---------------------------------------------------------------
+
+
+#: The parameter groups of ``tiny(graph_positions="all", layers_per_block=2)`` in the order the model registered
+#: them before its levels became blocks (a level was a list of units, its resampler a Sequential).
+OLD_LAYOUT = [
+    "time_embedding.linear_1", "time_embedding.linear_2", "conv_in.1",
+    "down_levels.0.units.0.resnet", "down_levels.0.units.0.attention", "down_levels.0.units.1.resnet",
+    "down_levels.0.units.1.attention", "down_levels.0.units.1.graph", "down_levels.0.resample",
+    "down_levels.1.units.0.resnet", "down_levels.1.units.0.attention", "down_levels.1.units.1.resnet",
+    "down_levels.1.units.1.attention", "down_levels.1.units.1.graph",
+    "mid.0.resnet", "mid.0.attention", "mid.1.resnet", "mid.1.graph",
+    "up_levels.0.units.0.resnet", "up_levels.0.units.0.attention", "up_levels.0.units.1.resnet",
+    "up_levels.0.units.1.attention", "up_levels.0.units.1.graph", "up_levels.0.resample",
+    "up_levels.1.units.0.resnet", "up_levels.1.units.0.attention", "up_levels.1.units.1.resnet",
+    "up_levels.1.units.1.attention", "up_levels.1.units.1.graph", "norm_out", "conv_out.1",
+]
+
+
+def old_groups(names):
+    """The parameter groups of older parameter ``names``, in order, each once."""
+    groups = [re.sub(r"\.(resnet|attention|graph|resample)\..*|\.(weight|bias)$", r".\1", n).rstrip(".") for n in names]
+    return [g for i, g in enumerate(groups) if i == 0 or groups[i - 1] != g]
+
+
+def old_name(name):
+    """A parameter's name before the levels became blocks (two layers per level)."""
+    rules = [(r"(down|up)_blocks\.(\d)\.resnets\.(\d)", r"\1_levels.\2.units.\3.resnet"),
+             (r"(down|up)_blocks\.(\d)\.attentions\.(\d)", r"\1_levels.\2.units.\3.attention"),
+             (r"(down|up)_blocks\.(\d)\.graph", r"\1_levels.\2.units.1.graph"),
+             (r"down_blocks\.(\d)\.downsampler\.conv", r"down_levels.\1.resample.layers.1"),
+             (r"up_blocks\.(\d)\.upsampler\.conv", r"up_levels.\1.resample.layers.0"),
+             (r"mid_block\.resnets\.(\d)", r"mid.\1.resnet"), (r"mid_block\.attention", "mid.0.attention"),
+             (r"mid_block\.graph", "mid.1.graph")]
+    for pattern, replacement in rules:
+        name = re.sub("^" + pattern, replacement, name)
+    return name
+
+
+def test_checkpoints_with_the_older_parameter_names_load_and_compute_the_same(tmp_path):
+    model = wake_graph_blocks(tiny(graph_positions="all", layers_per_block=2, graph_learnable_edge_weight=True))
+    old = {old_name(name): tensor for name, tensor in model.state_dict().items()}
+    assert set(old_groups(old)) == set(OLD_LAYOUT)
+    assert {convert_key(name) for name in old} == set(model.state_dict())
+    parameters = [name for name, _ in model.named_parameters()]  # an optimiser's state follows the older order
+    assert old_groups([old_name(name) for name in older_parameter_order(parameters)]) == OLD_LAYOUT
+    sample, timestep, text = inputs(model, 2)
+    with torch.no_grad():
+        expected = model(sample, timestep, text).sample
+        fresh = tiny(seed=5, graph_positions="all", layers_per_block=2, graph_learnable_edge_weight=True)
+        fresh.load_state_dict(old)  # strict: every older name found its parameter
+        assert torch.equal(fresh(sample, timestep, text).sample, expected)
+        model.save_config(tmp_path)
+        save_file({name: tensor.contiguous() for name, tensor in old.items()},
+                  tmp_path / "diffusion_pytorch_model.safetensors")
+        loaded, info = GUNet.from_pretrained(tmp_path, output_loading_info=True, low_cpu_mem_usage=False)
+        assert not any(info.values())
+        assert torch.equal(loaded.eval()(sample, timestep, text).sample, expected)
+        assert torch.equal(GUNet.from_pretrained(tmp_path).eval()(sample, timestep, text).sample, expected)
+
 
 
 def test_save_load_round_trip(tmp_path):

@@ -11,8 +11,9 @@ from diffusers.models.modeling_utils import ModelMixin
 from diffusers.models.unets.unet_2d import UNet2DOutput
 from torch import Tensor, nn
 
-from posegraph.models.blocks import Downsample, GraphAdapter, TextAttention, UNetLevel, UNetUnit, Upsample
+from posegraph.models.blocks import MidBlock, get_down_block, get_up_block
 from posegraph.models.presets import PRESETS
+from posegraph.models.state_dict_keys import convert_state_dict
 from posegraph.nn import NODE_FEATURES, resolve_graph_layer
 from posegraph.skeleton import COCO_17, OPENPOSE_18
 
@@ -38,22 +39,27 @@ def pool_text(text: Tensor, mask: Tensor | None = None) -> Tensor:
 class GUNet(ModelMixin, ConfigMixin):
     r"""Predicts the noise (or ``v``) in noisy joint heatmaps, conditioned on a timestep and text tokens.
 
-    The layout is a UNet over ``len(block_out_channels)`` levels. A stem folds ``stem_stride x stem_stride``
-    pixels into channels (space-to-depth) so the first level already works at ``sample_size / stem_stride``.
-    Each level has ``layers_per_block`` units, each a resnet (with the time embedding), then, where
-    ``attention_levels`` says so, self-attention over the pixels + cross-attention to the text + feed-forward,
-    then, where ``graph_positions`` says so, a skeleton-graph block. Levels are joined by space-to-depth /
-    depth-to-space resamplers. The middle has two units at the smallest map, the first with attention (so
-    the text always reaches it), the second with the paper's graph block (``graph_positions="mid"``).
+    The layout is a UNet over ``len(block_out_channels)`` levels, each a block of
+    :mod:`posegraph.models.blocks` that owns its layers, skips, graph block and resampler. A stem folds
+    ``stem_stride x stem_stride`` pixels into channels (space-to-depth) so the first level already works at
+    ``sample_size / stem_stride``. A level has ``layers_per_block`` layers, each a resnet (with the time
+    embedding) followed, where ``attention_levels`` says so, by self-attention over the pixels + cross-attention
+    to the text + feed-forward (``AttnDownBlock`` / ``AttnUpBlock``; the others never see the text); where
+    ``graph_positions`` says so, a skeleton-graph block follows the level's last layer. Levels are joined by
+    space-to-depth / depth-to-space resamplers. The middle block works at the smallest map: resnet, attention
+    (so the text always reaches the model), resnet, and the paper's graph block (``graph_positions="mid"``).
 
-    Graph blocks (:class:`~posegraph.models.blocks.GraphAdapter`) project the level's channels to
+    Graph blocks (:class:`~posegraph.models.blocks.GraphBlock`) project the level's channels to
     ``K * graph_channels_per_joint`` channels with a 1x1 convolution, pass messages between the ``K`` joints
     of each sample along the skeleton's bones (:class:`~posegraph.nn.SkeletonGraphBlock`), project back with a
     zero-initialised 1x1 convolution and add the result. With ``graph_layer="none"`` (or
     ``graph_positions=[]``) there are no graph blocks at all: the plain UNet of the paper's UNet-T2H ablation.
 
-    ``enable_gradient_checkpointing()`` (diffusers' ``ModelMixin``) keeps only each unit's inputs in a training
-    forward pass and recomputes the unit in the backward pass.
+    ``enable_gradient_checkpointing()`` (diffusers' ``ModelMixin``) keeps only each layer's inputs in a training
+    forward pass and recomputes the layer in the backward pass.
+
+    Checkpoints written before the levels were blocks name their parameters otherwise; loading renames them
+    (:mod:`posegraph.models.state_dict_keys`).
 
     Args:
         sample_size: heatmap side ``S``; inputs are ``(batch, in_channels, S, S)``.
@@ -139,29 +145,30 @@ class GUNet(ModelMixin, ConfigMixin):
         heatmap_shift: float = -1.0,
     ):
         super().__init__()
-        self.gradient_checkpointing = False  # enable_gradient_checkpointing() turns it on
         channels = list(block_out_channels)
         num_levels = len(channels)
         sizes = [sample_size // stem_stride // 2**i for i in range(num_levels)]
         graph_at = self._check_config(sizes, sample_size, stem_stride, attention_levels, graph_layer, graph_positions,
                                       graph_node_features, skeleton, text_context)
         temb_channels = 4 * channels[0]
+        attention = dict(num_attention_heads=num_attention_heads, cross_attention_dim=cross_attention_dim,
+                         ff_mult=ff_mult)
 
-        def unit(in_ch: int, out_ch: int, size: int, attention: bool, graph: bool) -> UNetUnit:
-            return UNetUnit(
-                in_ch, out_ch, temb_channels, norm_num_groups,
-                attention=TextAttention(out_ch, num_attention_heads, cross_attention_dim, norm_num_groups, ff_mult)
-                if attention else None,
-                graph=GraphAdapter(out_ch, size, graph_layer, SKELETONS[skeleton], graph_channels_per_joint,
-                                   graph_node_features, hops=graph_hops,
-                                   learnable_edge_weight=graph_learnable_edge_weight, **(graph_kwargs or {}))
-                if graph else None,
-            )
+        def graph(position: str, size: int) -> dict | None:
+            """The GraphBlock keyword arguments of a position that has one, else None."""
+            if position not in graph_at:
+                return None
+            return dict(size=size, layer=graph_layer, skeleton=SKELETONS[skeleton],
+                        channels_per_joint=graph_channels_per_joint, node_features=graph_node_features,
+                        hops=graph_hops, learnable_edge_weight=graph_learnable_edge_weight, **(graph_kwargs or {}))
 
-        def level_units(i: int, in_ch: int, position: str) -> list[UNetUnit]:
-            last = layers_per_block - 1
-            return [unit(in_ch, channels[i], sizes[i], attention_levels[i], j == last and position in graph_at)
-                    for j in range(layers_per_block)]
+        def level(i: int) -> dict:
+            """What the down and the up block of level ``i`` share."""
+            return dict(out_channels=channels[i], temb_channels=temb_channels, num_layers=layers_per_block,
+                        norm_num_groups=norm_num_groups, **(attention if attention_levels[i] else {}))
+
+        def kind(i: int, name: str) -> str:
+            return f"Attn{name}" if attention_levels[i] else name
 
         self.time_proj = Timesteps(channels[0], flip_sin_to_cos=True, downscale_freq_shift=0)
         self.time_embedding = TimestepEmbedding(channels[0], temb_channels)
@@ -171,16 +178,16 @@ class GUNet(ModelMixin, ConfigMixin):
         self.conv_in = nn.Sequential(nn.PixelUnshuffle(stem_stride),
                                      nn.Conv2d(pixels * stem_stride**2, channels[0], conv_in_kernel,
                                                padding=conv_in_kernel // 2))
-        self.down_levels = nn.ModuleList(
-            UNetLevel(level_units(i, channels[i], f"down_{i}"),
-                      Downsample(channels[i], channels[i + 1]) if i + 1 < num_levels else None)
+        self.down_blocks = nn.ModuleList(
+            get_down_block(kind(i, "DownBlock"), in_channels=channels[i], graph=graph(f"down_{i}", sizes[i]),
+                           downsample_channels=channels[i + 1] if i + 1 < num_levels else None, **level(i))
             for i in range(num_levels)
         )
-        self.mid = nn.ModuleList([unit(channels[-1], channels[-1], sizes[-1], True, False),
-                                  unit(channels[-1], channels[-1], sizes[-1], False, "mid" in graph_at)])
-        self.up_levels = nn.ModuleList(
-            UNetLevel(level_units(i, 2 * channels[i], f"up_{i}"),
-                      Upsample(channels[i], channels[i - 1]) if i > 0 else None)
+        self.mid_block = MidBlock(channels=channels[-1], temb_channels=temb_channels, norm_num_groups=norm_num_groups,
+                                  graph=graph("mid", sizes[-1]), **attention)
+        self.up_blocks = nn.ModuleList(
+            get_up_block(kind(i, "UpBlock"), graph=graph(f"up_{i}", sizes[i]),
+                         upsample_channels=channels[i - 1] if i > 0 else None, **level(i))
             for i in reversed(range(num_levels))
         )
         self.norm_out = nn.GroupNorm(norm_num_groups, channels[0], eps=1e-6)
@@ -223,35 +230,40 @@ class GUNet(ModelMixin, ConfigMixin):
     ) -> UNet2DOutput | tuple[Tensor]:
         """Denoise ``sample`` at ``timestep`` (one per sample, or one for all) given text token embeddings."""
         self._check_inputs(sample, encoder_hidden_states, encoder_attention_mask)
-        temb = self.time_embedding(self.time_proj(self._timesteps(timestep, sample)).to(sample.dtype))
-        sentence = None  # the sentence embedding, computed only where pooled_text or text_context reads it
-        if self.text_embedding is not None or self.config.text_context != "tokens":
-            sentence = pool_text(encoder_hidden_states, encoder_attention_mask)
-        if self.text_embedding is not None:
-            temb = temb + self.text_embedding(sentence)
-        text, mask = self._context(sentence, encoder_hidden_states, encoder_attention_mask)
-        text_bias = None
-        if mask is not None:  # 1 keep / 0 pad -> additive bias, one row for every query
-            text_bias = ((1 - mask.to(sample.dtype)) * -10000.0).unsqueeze(1)
-
+        # 1. embed the time (and the sentence, where pooled_text asks); what cross-attention reads
+        temb, text, text_bias = self._embed(sample, timestep, encoder_hidden_states, encoder_attention_mask)
+        # 2. stem: fold stem_stride x stem_stride pixels into channels
         pixels = self.pixel_in(sample)
         h = self.conv_in(pixels)
+        # 3. down, keeping every layer's output as a skip
         skips = []
-        for level in self.down_levels:
-            for unit in level.units:
-                h = self._run(unit, h, temb, text, text_bias)
-                skips.append(h)
-            h = level.resample(h)
-        for unit in self.mid:
-            h = self._run(unit, h, temb, text, text_bias)
-        for level in self.up_levels:
-            for unit in level.units:
-                h = self._run(unit, torch.cat([h, skips.pop()], dim=1), temb, text, text_bias)
-            h = level.resample(h)
+        for block in self.down_blocks:
+            h, block_skips = block(h, temb, text, text_bias) if block.has_cross_attention else block(h, temb)
+            skips.append(block_skips)
+        # 4. middle
+        h = self.mid_block(h, temb, text, text_bias)
+        # 5. up, each block taking back the skips of its level
+        for block in self.up_blocks:
+            block_skips = skips.pop()
+            h = block(h, block_skips, temb, text, text_bias) if block.has_cross_attention else block(h, block_skips, temb)
+        # 6. head: unfold to pixels (beside the full-resolution features when pixel_head_channels is set)
         out = self.conv_out(self.norm_out(h))
         if self.pixel_out is not None:
             out = self.pixel_out(torch.cat([out, pixels], dim=1))
         return UNet2DOutput(sample=out) if return_dict else (out,)
+
+    def _embed(self, sample: Tensor, timestep, tokens: Tensor, mask: Tensor | None):
+        """The time embedding ``(batch, temb_channels)``, what cross-attention reads ``(batch, n, D)`` and its
+        additive bias ``(batch, 1, n)`` (0 keep, -10000 padding) or ``None``."""
+        temb = self.time_embedding(self.time_proj(self._timesteps(timestep, sample)).to(sample.dtype))
+        sentence = None  # the sentence embedding, computed only where pooled_text or text_context reads it
+        if self.text_embedding is not None or self.config.text_context != "tokens":
+            sentence = pool_text(tokens, mask)
+        if self.text_embedding is not None:
+            temb = temb + self.text_embedding(sentence)
+        text, mask = self._context(sentence, tokens, mask)
+        text_bias = None if mask is None else ((1 - mask.to(sample.dtype)) * -10000.0).unsqueeze(1)
+        return temb, text, text_bias
 
     def _context(self, sentence: Tensor | None, tokens: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """What cross-attention reads (``text_context``): ``(batch, n, D)`` and its mask ``(batch, n)`` or None."""
@@ -265,11 +277,13 @@ class GUNet(ModelMixin, ConfigMixin):
         first = torch.ones(len(tokens), 1, dtype=mask.dtype, device=mask.device)
         return torch.cat([sentence, tokens], dim=1), torch.cat([first, mask], dim=1)
 
-    def _run(self, unit: UNetUnit, *inputs: Tensor | None) -> Tensor:
-        """``unit(*inputs)``; under gradient checkpointing its activations are recomputed in the backward pass."""
-        if self.gradient_checkpointing and torch.is_grad_enabled():
-            return self._gradient_checkpointing_func(unit, *inputs)
-        return unit(*inputs)
+    def _fix_state_dict_keys_on_load(self, state_dict: dict) -> dict:
+        """diffusers' hook between reading a checkpoint and loading it: older parameter names renamed."""
+        return convert_state_dict(state_dict)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        convert_state_dict(state_dict, prefix)  # load_state_dict of a checkpoint's older parameter names
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # --- checks ----------------------------------------------------------------------------------------
 

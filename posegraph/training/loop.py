@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from posegraph.heatmaps import normalize_heatmaps
 from posegraph.models import GUNet
+from posegraph.models.state_dict_keys import convert_state_dict, older_parameter_order
 from posegraph.pipelines.checkpoints import corrupt_checkpoint_error
 from posegraph.text import TextEncoder
 from posegraph.training.checkpoint import (STATE_NAMES, clean_partial_saves, complete_checkpoints, prune_checkpoints,
@@ -169,6 +170,16 @@ def _record_rescue(run_dir: Path, checkpoint: Path, config: TrainConfig, trainer
     run_dir.mkdir(parents=True, exist_ok=True)
     with (run_dir / "history.jsonl").open("a", encoding="utf-8") as history:
         history.write(json.dumps({"step": trainer.step, "resumed_from": str(checkpoint), "changed": changed}) + "\n")
+
+
+def _in_current_order(optimizer_state: dict, unet: GUNet) -> dict:
+    """An optimiser state saved with the older GUNet layout, its per-parameter entries moved to where the
+    parameters sit now (the optimiser holds ``unet.parameters()`` in one group)."""
+    names = [name for name, _ in unet.named_parameters()]
+    position = {name: index for index, name in enumerate(names)}
+    moved = {position[name]: optimizer_state["state"][index]
+             for index, name in enumerate(older_parameter_order(names)) if index in optimizer_state["state"]}
+    return {**optimizer_state, "state": moved}
 
 
 class Trainer:
@@ -353,13 +364,16 @@ class Trainer:
                 current = state_dir / f"{name}.safetensors"
                 states[name] = load_state(state_dir, name)
             current = raw_file
+            older = set(raw_weights) != set(convert_state_dict(dict(raw_weights)))  # written before the blocks
             self.unet.load_state_dict(raw_weights)
             if self.ema is not None:
                 current = ema_file
+                ema_weights = convert_state_dict(ema_weights)
                 self.ema.load_state_dict({**states["ema"], "shadow_params": [
                     ema_weights[n].to(self.accelerator.device) for n, _ in self.unet.named_parameters()]})
             current = state_dir / "optimizer.safetensors"
-            self.optimizer.load_state_dict(states["optimizer"])
+            self.optimizer.load_state_dict(_in_current_order(states["optimizer"], self.unet) if older
+                                           else states["optimizer"])
             current = state_dir / "lr_scheduler.json"
             self.lr_scheduler.load_state_dict(states["lr_scheduler"])
         except Exception as error:  # SafetensorError, ValueError, RuntimeError (shapes), KeyError (names)
