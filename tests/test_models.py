@@ -13,7 +13,8 @@ from posegraph.models.state_dict_keys import convert_key, older_parameter_order
 from diffusers.models.resnet import ResnetBlock2D
 from safetensors.torch import save_file
 from posegraph.models.blocks import GraphBlock
-from posegraph.nn import GRAPH_LAYERS, SkeletonGraphBlock
+from posegraph.nn import GRAPH_LAYERS, SkeletonGraphBlock, SkeletonGraphLayer
+from posegraph.skeleton import COCO_17
 
 LAYERS = [name for name in GRAPH_LAYERS if name != "none"]
 
@@ -38,6 +39,8 @@ def wake_graph_blocks(model, seed=1):
         for module in model.modules():
             if isinstance(module, GraphBlock):
                 module.proj_out.weight.copy_(torch.randn(module.proj_out.weight.shape, generator=g) * 0.3)
+                if isinstance(module.layer, SkeletonGraphBlock):  # the residual layer of older checkpoints
+                    module.layer.proj.weight.copy_(torch.randn(module.layer.proj.weight.shape, generator=g) * 0.3)
     return model
 
 
@@ -47,7 +50,7 @@ def public(config):
 
 
 def graph_blocks(model):
-    return [name for name, module in model.named_modules() if isinstance(module, SkeletonGraphBlock)]
+    return [name for name, module in model.named_modules() if isinstance(module, SkeletonGraphLayer)]
 
 
 # --- outputs -----------------------------------------------------------------------------------------
@@ -59,8 +62,8 @@ def test_tiny_expected_slice():
     sample, text = torch.randn(2, 17, 16, 16, generator=g), torch.randn(2, 6, 32, generator=g)
     with torch.no_grad():
         out = model(sample, torch.tensor([10, 900]), text).sample
-    expected_first = torch.tensor([-0.2341, -0.0197, -0.0085, -0.1590, -0.1358, 0.0898, -0.1561, -0.1290])
-    expected_last = torch.tensor([-0.0706, 0.0764, -0.3634, -0.0348, -0.2981, 0.1711, -0.3556, 0.4490])
+    expected_first = torch.tensor([0.0100, -0.0546, -0.1592, 0.0809, 0.1497, 0.0884, -0.1720, -0.1464])
+    expected_last = torch.tensor([-0.0214, 0.2188, -0.3822, 0.0513, 0.0305, -0.0833, 0.1049, -0.0090])
     assert torch.allclose(out[0, 0, 0, :8], expected_first, atol=1e-3)
     assert torch.allclose(out[1, 16, 15, -8:], expected_last, atol=1e-3)
 
@@ -208,9 +211,9 @@ def test_a_fresh_graph_model_computes_the_plain_unet():
 
 
 def test_graph_positions_name_levels():
-    assert graph_blocks(tiny()) == ["mid_block.graph.graph"]
+    assert graph_blocks(tiny()) == ["mid_block.graph.layer"]
     assert graph_blocks(tiny(graph_positions=["down_0", "up_1"])) == [
-        "down_blocks.0.graph.graph", "up_blocks.0.graph.graph"]  # up_blocks run deepest first
+        "down_blocks.0.graph.layer", "up_blocks.0.graph.layer"]  # up_blocks run deepest first
     assert len(graph_blocks(tiny(graph_positions="all"))) == 5
 
 
@@ -222,6 +225,24 @@ def test_graph_options_reach_the_blocks():
     model = tiny(graph_learnable_edge_weight=True, graph_kwargs={"dense": True})
     block = model.get_submodule(graph_blocks(model)[0])
     assert block.dense and block.log_edge_weight is not None
+
+
+def test_a_graph_block_has_one_residual_path_and_older_ones_keep_their_inner_one():
+    block = GraphBlock(16, size=4, layer="gcn", skeleton=COCO_17, channels_per_joint=2, node_features="map")
+    older = GraphBlock(16, size=4, layer="gcn", skeleton=COCO_17, channels_per_joint=2, node_features="map")
+    older.use_residual_layer()
+    assert "layer.proj.weight" not in block.state_dict() and "layer.proj.weight" in older.state_dict()
+    x = torch.randn(2, 16, 4, 4, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for module in (block, older):
+            for p in module.parameters():
+                p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())) * 0.3)
+        for module, inner_residual in ((block, False), (older, True)):
+            layer, h = module.layer, module.proj_in(x)
+            nodes = h.reshape(2, 17, 2 * 4 * 4)
+            messages = layer.act(layer._convolve(layer.norm(nodes)))
+            inner = nodes + layer.proj(messages) if inner_residual else messages
+            torch.testing.assert_close(module(x), x + module.proj_out(inner.reshape(h.shape)))
 
 
 # --- gradients ---------------------------------------------------------------------------------------
@@ -241,7 +262,7 @@ def test_a_fresh_model_trains_the_graph_output_projection_first():
     model(sample, timestep, text).sample.pow(2).mean().backward()
     adapter = model.mid_block.graph
     assert adapter.proj_out.weight.grad.abs().sum() > 0
-    assert adapter.graph.conv.lin.weight.grad.abs().sum() == 0
+    assert adapter.layer.conv.lin.weight.grad.abs().sum() == 0
 
 
 def test_gradient_checkpointing_recomputes_each_layer_and_gives_the_same_gradients(monkeypatch):
@@ -305,11 +326,16 @@ def old_name(name):
              (r"mid_block\.graph", "mid.1.graph")]
     for pattern, replacement in rules:
         name = re.sub("^" + pattern, replacement, name)
-    return name
+    return name.replace(".graph.layer.", ".graph.graph.")  # a graph block's layer was its graph
 
 
 def test_checkpoints_with_the_older_parameter_names_load_and_compute_the_same(tmp_path):
-    model = wake_graph_blocks(tiny(graph_positions="all", layers_per_block=2, graph_learnable_edge_weight=True))
+    """Older checkpoints: other names, and graph blocks whose layer had its own residual path and projection."""
+    model = tiny(graph_positions="all", layers_per_block=2, graph_learnable_edge_weight=True)
+    for module in model.modules():
+        if isinstance(module, GraphBlock):
+            module.use_residual_layer()
+    model = wake_graph_blocks(model)
     old = {old_name(name): tensor for name, tensor in model.state_dict().items()}
     assert set(old_groups(old)) == set(OLD_LAYOUT)
     assert {convert_key(name) for name in old} == set(model.state_dict())

@@ -4,7 +4,8 @@ import torch
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn.conv import GATConv, GCNConv, ResGatedGraphConv
 
-from posegraph.nn import GRAPH_LAYERS, SkeletonGraphBlock, make_graph_layer, resolve_graph_layer, takes_edge_weight
+from posegraph.nn import (GRAPH_LAYERS, SkeletonGraphBlock, SkeletonGraphLayer, make_graph_layer, resolve_graph_layer,
+                          takes_edge_weight)
 from posegraph.skeleton import COCO_17, OPENPOSE_18
 
 LAYERS = [name for name in GRAPH_LAYERS if name != "none"]
@@ -88,6 +89,24 @@ def test_a_fresh_block_is_the_identity_on_nodes_and_maps(layer):
     assert torch.equal(map_block(nodes), nodes)
     assert torch.equal(map_block(maps), maps)
     assert torch.equal(pixel_block(maps), maps)
+
+
+@pytest.mark.parametrize("node_features", ["map", "pixel"])
+def test_the_layer_is_the_block_without_its_residual_path(node_features):
+    channels = 3 * 2 * 2 if node_features == "map" else 3
+    b = block("gcn", channels, node_features=node_features, learnable_edge_weight=True)
+    layer = SkeletonGraphLayer(channels, "gcn", node_features=node_features, learnable_edge_weight=True)
+    assert repr(layer) == repr(b).replace("SkeletonGraphBlock", "SkeletonGraphLayer")
+    assert set(b.state_dict()) - set(layer.state_dict()) == {"proj.weight", "proj.bias"}
+    layer.load_state_dict({k: v for k, v in b.state_dict().items() if not k.startswith("proj.")})
+    nodes, maps = randn(2, K, channels), randn(2, K * 3, 2, 2)
+    with torch.no_grad():
+        if node_features == "map":
+            assert torch.allclose(b(nodes), nodes + b.proj(layer(nodes)), atol=1e-6)
+        messages = layer(maps)
+        assert messages.shape == maps.shape and not torch.allclose(messages, maps)
+        assert torch.allclose(b(maps), maps + b.proj(b.message(b._to_nodes(maps))).reshape(maps.shape)
+                              if node_features == "map" else b(maps), atol=1e-6)
 
 
 def test_none_has_no_parameters():

@@ -17,7 +17,7 @@ from diffusers.models.attention import BasicTransformerBlock
 from diffusers.models.resnet import ResnetBlock2D
 from torch import Tensor, nn
 
-from posegraph.nn import SkeletonGraphBlock
+from posegraph.nn import SkeletonGraphBlock, SkeletonGraphLayer
 from posegraph.skeleton import Skeleton
 
 __all__ = ["TextAttention", "GraphBlock", "Downsample", "Upsample", "DownBlock", "AttnDownBlock", "MidBlock",
@@ -53,10 +53,16 @@ class TextAttention(nn.Module):
 
 
 class GraphBlock(nn.Module):
-    """A :class:`~posegraph.nn.SkeletonGraphBlock` inside a UNet: 1x1 projections to and from ``K * c`` channels.
+    """Skeleton-graph message passing inside a UNet level, on one residual path.
 
-    ``x + proj_out(graph(proj_in(x)))`` with ``proj_out`` zero at initialisation, so a fresh block is the
-    identity and the model starts as the plain UNet.
+    ``x + proj_out(layer(proj_in(x)))``: a 1x1 convolution to ``K * c`` channels grouped per joint, a
+    :class:`~posegraph.nn.SkeletonGraphLayer` over the ``K`` joints of each sample, and a 1x1 convolution back,
+    zero at initialisation, so a fresh block is the identity and the model starts as the plain UNet.
+
+    Checkpoints written before this single residual path ran a residual
+    :class:`~posegraph.nn.SkeletonGraphBlock` (with its own output projection, ``layer.proj``) as the layer;
+    loading one of them gives the block that layer back (:meth:`use_residual_layer`), so it computes what it
+    was trained to.
 
     Args:
         channels: the UNet level's channels ``C``.
@@ -64,8 +70,8 @@ class GraphBlock(nn.Module):
         layer: a graph-layer registry name.
         skeleton: the joint layout (``K`` joints).
         channels_per_joint: ``c``.
-        node_features: ``"map"`` or ``"pixel"`` (see :class:`~posegraph.nn.SkeletonGraphBlock`).
-        **block_kwargs: further :class:`~posegraph.nn.SkeletonGraphBlock` keyword arguments.
+        node_features: ``"map"`` or ``"pixel"`` (see :class:`~posegraph.nn.SkeletonGraphLayer`).
+        **layer_kwargs: further :class:`~posegraph.nn.SkeletonGraphLayer` keyword arguments.
 
     Shapes:
         - **input:** ``(batch, channels, height, width)``
@@ -73,19 +79,34 @@ class GraphBlock(nn.Module):
     """
 
     def __init__(self, channels: int, size: int, layer: str, skeleton: Skeleton, channels_per_joint: int,
-                 node_features: str, **block_kwargs):
+                 node_features: str, **layer_kwargs):
         super().__init__()
         graph_channels = skeleton.num_joints * channels_per_joint
         node_channels = channels_per_joint * size * size if node_features == "map" else channels_per_joint
+        self._layer_arguments = ((node_channels, layer, skeleton), dict(node_features=node_features, **layer_kwargs))
         self.proj_in = nn.Conv2d(channels, graph_channels, 1)
-        self.graph = SkeletonGraphBlock(node_channels, layer, skeleton, node_features=node_features,
-                                        zero_init=False, **block_kwargs)
+        self.layer = SkeletonGraphLayer(*self._layer_arguments[0], **self._layer_arguments[1])
         self.proj_out = nn.Conv2d(graph_channels, channels, 1)
         nn.init.zeros_(self.proj_out.weight)
         nn.init.zeros_(self.proj_out.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        return x + self.proj_out(self.graph(self.proj_in(x)))
+        return x + self.proj_out(self.layer(self.proj_in(x)))
+
+    def use_residual_layer(self) -> None:
+        """Make the layer a residual :class:`~posegraph.nn.SkeletonGraphBlock`, as in checkpoints written before
+        the single residual path (their weights name its output projection ``layer.proj``)."""
+        if isinstance(self.layer, SkeletonGraphBlock):
+            return
+        device = self.proj_in.weight.device
+        self.layer = SkeletonGraphBlock(*self._layer_arguments[0], **self._layer_arguments[1])
+        if device.type != "meta":  # a model being built empty for loading gets its weights from the checkpoint
+            self.layer.to(device=device, dtype=self.proj_in.weight.dtype)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if f"{prefix}layer.proj.weight" in state_dict:
+            self.use_residual_layer()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 class Downsample(nn.Module):

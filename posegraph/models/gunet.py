@@ -11,7 +11,7 @@ from diffusers.models.modeling_utils import ModelMixin
 from diffusers.models.unets.unet_2d import UNet2DOutput
 from torch import Tensor, nn
 
-from posegraph.models.blocks import MidBlock, get_down_block, get_up_block
+from posegraph.models.blocks import GraphBlock, MidBlock, get_down_block, get_up_block
 from posegraph.models.presets import PRESETS
 from posegraph.models.state_dict_keys import convert_state_dict
 from posegraph.nn import NODE_FEATURES, resolve_graph_layer
@@ -51,8 +51,8 @@ class GUNet(ModelMixin, ConfigMixin):
 
     Graph blocks (:class:`~posegraph.models.blocks.GraphBlock`) project the level's channels to
     ``K * graph_channels_per_joint`` channels with a 1x1 convolution, pass messages between the ``K`` joints
-    of each sample along the skeleton's bones (:class:`~posegraph.nn.SkeletonGraphBlock`), project back with a
-    zero-initialised 1x1 convolution and add the result. With ``graph_layer="none"`` (or
+    of each sample along the skeleton's bones (:class:`~posegraph.nn.SkeletonGraphLayer`), project back with a
+    zero-initialised 1x1 convolution and add the result: one residual path. With ``graph_layer="none"`` (or
     ``graph_positions=[]``) there are no graph blocks at all: the plain UNet of the paper's UNet-T2H ablation.
 
     ``enable_gradient_checkpointing()`` (diffusers' ``ModelMixin``) keeps only each layer's inputs in a training
@@ -82,13 +82,13 @@ class GUNet(ModelMixin, ConfigMixin):
             (level 0 has the largest map).
         graph_channels_per_joint: ``c``, the channels per joint inside a graph block.
         graph_node_features: ``"map"`` (a joint's node is its whole ``c x h x w`` map) or ``"pixel"`` (one
-            ``K``-node graph per pixel, ``c`` features per node); see :class:`~posegraph.nn.SkeletonGraphBlock`.
+            ``K``-node graph per pixel, ``c`` features per node); see :class:`~posegraph.nn.SkeletonGraphLayer`.
             A map block holds about ``2 (c h w)^2`` weights: cheap at the middle (cpu preset: 128 features per
             joint), heavy on large maps, so with ``graph_positions="all"`` prefer ``"pixel"`` (cpu preset,
             "all": 21 M parameters and 780 MFLOPs with "map", 3.2 M and 177 MFLOPs with "pixel").
         graph_hops: connect joints up to this many bones apart.
         graph_learnable_edge_weight: learn a weight per joint pair (gcn, cheb, graphconv).
-        graph_kwargs: further :class:`~posegraph.nn.SkeletonGraphBlock` / layer keyword arguments, e.g.
+        graph_kwargs: further :class:`~posegraph.nn.SkeletonGraphLayer` / layer keyword arguments, e.g.
             ``{"heads": 4}`` for gat or ``{"dense": True}`` for gcn.
         skeleton: the joint layout of the graph blocks, ``"coco_17"`` or ``"openpose_18"``.
         pooled_text: also condition on the whole sentence: the masked mean of the token embeddings,
@@ -278,8 +278,13 @@ class GUNet(ModelMixin, ConfigMixin):
         return torch.cat([sentence, tokens], dim=1), torch.cat([first, mask], dim=1)
 
     def _fix_state_dict_keys_on_load(self, state_dict: dict) -> dict:
-        """diffusers' hook between reading a checkpoint and loading it: older parameter names renamed."""
-        return convert_state_dict(state_dict)
+        """diffusers' hook between reading a checkpoint and counting its keys: older parameter names renamed,
+        and graph blocks whose weights hold an older residual layer given that layer."""
+        convert_state_dict(state_dict)
+        for name, module in self.named_modules():
+            if isinstance(module, GraphBlock) and f"{name}.layer.proj.weight" in state_dict:
+                module.use_residual_layer()
+        return state_dict
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         convert_state_dict(state_dict, prefix)  # load_state_dict of a checkpoint's older parameter names

@@ -3,9 +3,12 @@
 Until then a level was a list of units (``down_levels.0.units.1.resnet``, ``mid.0.attention``) and its
 resampler a small ``Sequential`` (``down_levels.0.resample.layers.1``); now a level is a block that owns its
 resnets, attentions, graph block and resampler (``down_blocks.0.resnets.1``, ``mid_block.attention``,
-``down_blocks.0.downsampler.conv``), as in diffusers' UNets. The tensors are the same, only their names moved:
-:func:`convert_state_dict` renames them, and :class:`~posegraph.models.GUNet` applies it whenever weights are
-loaded (``from_pretrained`` and ``load_state_dict``), so older checkpoints load and compute what they did.
+``down_blocks.0.downsampler.conv``), as in diffusers' UNets, and a graph block's skeleton-graph layer is its
+``layer`` (``mid_block.graph.layer``), no longer its ``graph``. The tensors are the same, only their names
+moved: :func:`convert_state_dict` renames them, and :class:`~posegraph.models.GUNet` applies it whenever
+weights are loaded (``from_pretrained`` and ``load_state_dict``), so older checkpoints load and compute what
+they did (their graph blocks' layers carry their own residual path and output projection, ``layer.proj``:
+see :class:`~posegraph.models.blocks.GraphBlock`).
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ RENAMED_KEYS: tuple[tuple[str, str], ...] = (
     (r"mid\.1\.graph\.", "mid_block.graph."),
 )
 _RENAMED = [(re.compile(pattern), replacement) for pattern, replacement in RENAMED_KEYS]
+#: Inside a graph block, the skeleton-graph layer was named ``graph`` (``mid.1.graph.graph.conv``).
+_INNER_GRAPH = re.compile(r"\.graph\.graph\.")
 
 
 def convert_key(name: str) -> str:
@@ -32,8 +37,9 @@ def convert_key(name: str) -> str:
     for pattern, replacement in _RENAMED:
         match = pattern.match(name)
         if match:
-            return match.expand(replacement) + name[match.end():]
-    return name
+            name = match.expand(replacement) + name[match.end():]
+            break
+    return _INNER_GRAPH.sub(".graph.layer.", name)
 
 
 def convert_state_dict(state_dict: dict, prefix: str = "") -> dict:
