@@ -14,7 +14,7 @@ from diffusers.models.resnet import ResnetBlock2D
 from safetensors.torch import save_file
 from posegraph.models.blocks import GraphBlock
 from posegraph.nn import GRAPH_LAYERS, SkeletonGraphBlock, SkeletonGraphLayer
-from posegraph.skeleton import COCO_17
+from posegraph.skeleton import COCO_17, OPENPOSE_18, Skeleton
 
 LAYERS = [name for name in GRAPH_LAYERS if name != "none"]
 
@@ -243,6 +243,31 @@ def test_a_graph_block_has_one_residual_path_and_older_ones_keep_their_inner_one
             messages = layer.act(layer._convolve(layer.norm(nodes)))
             inner = nodes + layer.proj(messages) if inner_residual else messages
             torch.testing.assert_close(module(x), x + module.proj_out(inner.reshape(h.shape)))
+
+
+def test_the_skeleton_is_the_one_source_of_the_joint_count(tmp_path):
+    five = Skeleton(["nose", "left_wrist", "right_wrist", "left_ankle", "right_ankle"],
+                    [("nose", "left_wrist"), ("nose", "right_wrist"), ("nose", "left_ankle"), ("nose", "right_ankle")],
+                    name="five")
+    openpose = tiny(skeleton="openpose_18", graph_positions="all")
+    assert openpose.skeleton is OPENPOSE_18 and openpose.config.in_channels == openpose.config.out_channels == 18
+    assert tiny(skeleton=OPENPOSE_18).config.skeleton == "openpose_18"  # a built-in layout is stored by name
+    model = wake_graph_blocks(tiny(skeleton=five, graph_positions="all"))
+    assert model.config.skeleton == five.to_config() and model.config.in_channels == 5
+    assert all(layer.num_joints == 5 for layer in model.modules() if isinstance(layer, SkeletonGraphLayer))
+    sample, timestep, text = inputs(model, 2)
+    model.save_pretrained(tmp_path)
+    loaded = GUNet.from_pretrained(tmp_path).eval()
+    assert loaded.skeleton == five
+    with torch.no_grad():
+        assert torch.equal(loaded(sample, timestep, text).sample, model(sample, timestep, text).sample)
+    with pytest.raises(ValueError, match="GUNet: the skeleton 'openpose_18' has 18 joints, one heatmap each, so "
+                                         "in_channels and out_channels must both be 18; got in_channels=17"):
+        GUNet.from_preset("tiny", skeleton="openpose_18", in_channels=17, out_channels=17)
+    with pytest.raises(ValueError, match="the skeleton 'coco_17' has 17 joints.*got in_channels=17, out_channels=18"):
+        GUNet.from_preset("tiny", out_channels=18)
+    with pytest.raises(ValueError, match="GUNet.from_preset: unknown skeleton 'coco'"):
+        GUNet.from_preset("tiny", skeleton="coco")
 
 
 # --- gradients ---------------------------------------------------------------------------------------

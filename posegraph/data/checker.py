@@ -40,7 +40,9 @@ class PoseFeatures:
     def __init__(self, keypoints):
         kp = np.asarray(keypoints.detach().cpu() if hasattr(keypoints, "detach") else keypoints, dtype=np.float64)
         if kp.ndim != 3 or kp.shape[1:] != (17, 3):
-            raise ValueError(f"check_action: expected keypoints of shape (n, 17, 3), got {kp.shape}")
+            raise ValueError(f"check_action: expected keypoints of shape (n, 17, 3), got {kp.shape}: the synthetic "
+                             "checker judges COCO-17 poses only; convert a layout that holds the COCO-17 joints "
+                             "with posegraph.skeleton.convert_keypoints")
         self.xy = np.where((kp[..., 2:] > 0) & np.isfinite(kp[..., :2]), kp[..., :2], np.nan)
         self.n = len(kp)
         self.size = self._size()

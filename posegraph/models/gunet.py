@@ -15,11 +15,9 @@ from posegraph.models.blocks import GraphBlock, MidBlock, get_down_block, get_up
 from posegraph.models.presets import PRESETS
 from posegraph.models.state_dict_keys import convert_state_dict
 from posegraph.nn import NODE_FEATURES, resolve_graph_layer
-from posegraph.skeleton import COCO_17, OPENPOSE_18
+from posegraph.skeleton import SKELETONS, Skeleton, resolve_skeleton
 
-__all__ = ["GUNet", "SKELETONS", "pool_text"]
-
-SKELETONS = {"coco_17": COCO_17, "openpose_18": OPENPOSE_18}
+__all__ = ["GUNet", "pool_text"]
 
 
 #: The values of ``GUNet(text_context=...)``.
@@ -63,8 +61,8 @@ class GUNet(ModelMixin, ConfigMixin):
 
     Args:
         sample_size: heatmap side ``S``; inputs are ``(batch, in_channels, S, S)``.
-        in_channels: heatmap channels in (``K`` = 17 for COCO).
-        out_channels: channels out (the prediction for every heatmap).
+        in_channels: heatmap channels in, one per joint of ``skeleton`` (``K`` = 17 for COCO-17).
+        out_channels: channels out (the prediction for every heatmap): ``K`` as well.
         block_out_channels: channels of each level, from the largest map to the smallest.
         layers_per_block: units per level (on the way down and on the way up).
         attention_levels: per level, whether its units have self- and cross-attention (keep it to small maps).
@@ -90,7 +88,11 @@ class GUNet(ModelMixin, ConfigMixin):
         graph_learnable_edge_weight: learn a weight per joint pair (gcn, cheb, graphconv).
         graph_kwargs: further :class:`~posegraph.nn.SkeletonGraphLayer` / layer keyword arguments, e.g.
             ``{"heads": 4}`` for gat or ``{"dense": True}`` for gcn.
-        skeleton: the joint layout of the graph blocks, ``"coco_17"`` or ``"openpose_18"``.
+        skeleton: the joint layout: ``"coco_17"``, ``"openpose_18"`` (:data:`posegraph.skeleton.SKELETONS`), or any
+            :class:`~posegraph.skeleton.Skeleton` (stored in the config as its ``to_config()`` dict). It is the one
+            source of ``K``: heatmap channel ``k`` is its joint ``k``, so ``in_channels`` and ``out_channels``
+            must equal its joint count; the graph blocks pass messages along its bones, and the pipeline,
+            decoding, drawing and writers read the layout from here (``GUNet.skeleton``).
         pooled_text: also condition on the whole sentence: the masked mean of the token embeddings,
             L2-normalised (all-MiniLM-L6-v2's sentence embedding, trained to map paraphrases close together),
             through a two-layer MLP added to the time embedding. Cross-attention still reads every token.
@@ -138,7 +140,7 @@ class GUNet(ModelMixin, ConfigMixin):
         graph_hops: int = 1,
         graph_learnable_edge_weight: bool = False,
         graph_kwargs: dict | None = None,
-        skeleton: str = "coco_17",
+        skeleton: str | dict | Skeleton = "coco_17",
         pooled_text: bool = False,
         text_context: str = "tokens",
         heatmap_scale: float = 2.0,
@@ -149,7 +151,8 @@ class GUNet(ModelMixin, ConfigMixin):
         num_levels = len(channels)
         sizes = [sample_size // stem_stride // 2**i for i in range(num_levels)]
         graph_at = self._check_config(sizes, sample_size, stem_stride, attention_levels, graph_layer, graph_positions,
-                                      graph_node_features, skeleton, text_context)
+                                      graph_node_features, text_context)
+        self.skeleton = self._check_skeleton(skeleton, in_channels, out_channels)
         temb_channels = 4 * channels[0]
         attention = dict(num_attention_heads=num_attention_heads, cross_attention_dim=cross_attention_dim,
                          ff_mult=ff_mult)
@@ -158,7 +161,7 @@ class GUNet(ModelMixin, ConfigMixin):
             """The GraphBlock keyword arguments of a position that has one, else None."""
             if position not in graph_at:
                 return None
-            return dict(size=size, layer=graph_layer, skeleton=SKELETONS[skeleton],
+            return dict(size=size, layer=graph_layer, skeleton=self.skeleton,
                         channels_per_joint=graph_channels_per_joint, node_features=graph_node_features,
                         hops=graph_hops, learnable_edge_weight=graph_learnable_edge_weight, **(graph_kwargs or {}))
 
@@ -207,13 +210,20 @@ class GUNet(ModelMixin, ConfigMixin):
     def from_preset(cls, name: str = "cpu", **overrides) -> "GUNet":
         """A freshly initialised GUNet of preset ``name`` (``"tiny"``, ``"cpu"``, ``"paper"``), any key overridden.
 
-        Example: ``GUNet.from_preset("cpu", graph_layer="gat", cross_attention_dim=768)``.
+        A ``skeleton`` override sets ``in_channels`` and ``out_channels`` to its joint count unless they are
+        overridden too. Example: ``GUNet.from_preset("cpu", graph_layer="gat", skeleton="openpose_18")``.
         """
         if name not in PRESETS:
             raise ValueError(f"unknown GUNet preset {name!r}; presets: {', '.join(PRESETS)}")
         unknown = sorted(set(overrides) - set(cls._config_keys()))
         if unknown:
             raise ValueError(f"GUNet.from_preset: unknown config keys {unknown}; valid keys: {cls._config_keys()}")
+        if "skeleton" in overrides:
+            try:
+                joints = resolve_skeleton(overrides["skeleton"]).num_joints
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"GUNet.from_preset: {error}") from None
+            overrides = {"in_channels": joints, "out_channels": joints, **overrides}
         return cls(**{**PRESETS[name], **overrides})
 
     @classmethod
@@ -294,7 +304,7 @@ class GUNet(ModelMixin, ConfigMixin):
 
     @staticmethod
     def _check_config(sizes, sample_size, stem_stride, attention_levels, graph_layer, graph_positions,
-                      graph_node_features, skeleton, text_context) -> set[str]:
+                      graph_node_features, text_context) -> set[str]:
         """Validate the config; return the names of the positions that get a graph block."""
         num_levels = len(sizes)
         factor = stem_stride * 2 ** (num_levels - 1)
@@ -306,8 +316,6 @@ class GUNet(ModelMixin, ConfigMixin):
                              "(one per entry of block_out_channels)")
         if text_context not in TEXT_CONTEXTS:
             raise ValueError(f"GUNet: text_context must be one of {TEXT_CONTEXTS}, got {text_context!r}")
-        if skeleton not in SKELETONS:
-            raise ValueError(f"GUNet: unknown skeleton {skeleton!r}; choose one of {list(SKELETONS)}")
         if graph_node_features not in NODE_FEATURES:
             raise ValueError(f"GUNet: graph_node_features must be one of {NODE_FEATURES}, got {graph_node_features!r}")
         if not isinstance(graph_layer, str):
@@ -323,6 +331,23 @@ class GUNet(ModelMixin, ConfigMixin):
         if unknown:
             raise ValueError(f"GUNet: unknown graph_positions {unknown}; use 'mid', 'all' or a list of {names}")
         return set(positions)
+
+    def _check_skeleton(self, skeleton, in_channels: int, out_channels: int) -> Skeleton:
+        """The layout ``skeleton`` names, checked against the channel counts; a Skeleton given as an object is
+        stored in the config by name (built-in layouts) or as its ``to_config()`` dict."""
+        try:
+            layout = resolve_skeleton(skeleton)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"GUNet: {error}") from None
+        if not layout.num_joints == in_channels == out_channels:
+            raise ValueError(f"GUNet: the skeleton {layout.name!r} has {layout.num_joints} joints, one heatmap each, so "
+                             f"in_channels and out_channels must both be {layout.num_joints}; got in_channels="
+                             f"{in_channels}, out_channels={out_channels} (GUNet.from_preset sets them from the "
+                             "skeleton)")
+        if isinstance(skeleton, Skeleton):
+            builtin = next((name for name, known in SKELETONS.items() if known == skeleton), None)
+            self.register_to_config(skeleton=builtin or skeleton.to_config())
+        return layout
 
     def _check_inputs(self, sample: Tensor, text: Tensor, mask: Tensor | None) -> None:
         config = self.config

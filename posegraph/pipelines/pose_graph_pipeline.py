@@ -1,4 +1,4 @@
-"""PoseGraphPipeline: text prompts -> COCO-17 keypoints and heatmaps by classifier-free-guided diffusion."""
+"""PoseGraphPipeline: text prompts -> keypoints and heatmaps by classifier-free-guided diffusion."""
 from __future__ import annotations
 
 import copy
@@ -27,6 +27,7 @@ from posegraph.pipelines.control import as_float_tensor, check_keypoints, check_
 from posegraph.pipelines.limits import (POSE_BYTES, check_canvas_size, check_inference_steps, check_request_memory,
                                         check_seed_range)
 from posegraph.pipelines.schedulers import load_scheduler, make_scheduler
+from posegraph.skeleton import Skeleton
 from posegraph.text import TextEncoder
 
 __all__ = ["PoseGraphPipeline", "PoseGraphPipelineOutput", "DEFAULT_GUIDANCE_SCALE"]
@@ -46,12 +47,13 @@ class PoseGraphPipelineOutput(BaseOutput):
     """What :class:`PoseGraphPipeline` returns, poses in prompt order (all poses of prompt 0 first).
 
     Attributes:
-        keypoints: ``(num_poses, 17, 3)`` float32 CPU tensor of ``(x, y, v)`` rows in canvas pixels,
-            COCO-17 order; ``v`` is 2 where the decoder finds the joint (a GUNet: the heatmap peak reaches the
+        keypoints: ``(num_poses, K, 3)`` float32 CPU tensor of ``(x, y, v)`` rows in canvas pixels, in the
+            order of the model's skeleton (``pipeline.skeleton``; COCO-17 unless it was trained on another layout,
+            ``K`` its joints); ``v`` is 2 where the decoder finds the joint (a GUNet: the heatmap peak reaches the
             decoder threshold; the released upstream model: its lowest region is large enough), else 0.
-        confidence: ``(num_poses, 17)`` float32 CPU tensor: each joint's heatmap peak value (the released
+        confidence: ``(num_poses, K)`` float32 CPU tensor: each joint's heatmap peak value (the released
             upstream model: the mean of its ``[0, 1]`` heatmap over the joint's region).
-        heatmaps: ``(num_poses, 17, S, S)`` float32 CPU tensor in ``[0, 1]`` when asked for
+        heatmaps: ``(num_poses, K, S, S)`` float32 CPU tensor in ``[0, 1]`` when asked for
             (``return_heatmaps=True``), else ``None``.
         prompts: the prompt of each pose.
         seeds: each pose's seed; ``pipe(prompts[i], generator=seeds[i])`` draws that pose again.
@@ -65,7 +67,8 @@ class PoseGraphPipelineOutput(BaseOutput):
 
 
 class PoseGraphPipeline(DiffusionPipeline):
-    """Text -> 2D pose skeletons: a GUNet denoises 17-channel heatmaps, conditioned on a frozen text encoder.
+    """Text -> 2D pose skeletons: a GUNet denoises one heatmap per joint of its skeleton (``K`` = 17 for COCO-17),
+    conditioned on a frozen text encoder.
 
     Components:
         unet: :class:`posegraph.models.GUNet`, or :class:`posegraph.models.UpstreamGUNet` (the paper authors'
@@ -103,6 +106,11 @@ class PoseGraphPipeline(DiffusionPipeline):
         self.register_to_config(heatmap_sigma=float(heatmap_sigma))
         self._autocast_dtype: torch.dtype | None = None
         self._memory_format = torch.contiguous_format
+
+    @property
+    def skeleton(self) -> Skeleton:
+        """The joint layout of the poses (the unet's): heatmap channel ``k`` and keypoint row ``k`` are its joint ``k``."""
+        return self.unet.skeleton
 
     def enable_autocast(self, dtype: torch.dtype | str = torch.bfloat16) -> None:
         """Run the unet under ``torch.autocast`` in ``dtype`` on its device: convolutions, attention and linear
@@ -201,17 +209,17 @@ class PoseGraphPipeline(DiffusionPipeline):
                 to fit and centred.
             batch_size: poses denoised together; results do not depend on it (up to float rounding). Prompts
                 are encoded batch by batch too, so the working memory is bounded by the batch, not the request.
-            return_heatmaps: also return the ``(num_poses, 17, S, S)`` heatmaps. Off by default: they take
-                17 * S * S * 4 bytes per pose (70 KB at S = 32), 250 times what a pose's keypoints take, so
+            return_heatmaps: also return the ``(num_poses, K, S, S)`` heatmaps. Off by default: they take
+                K * S * S * 4 bytes per pose (70 KB for COCO-17 at S = 32), 250 times what a pose's keypoints take, so
                 10,000 prompts would keep 0.7 GB of them.
             return_dict: return a :class:`PoseGraphPipelineOutput` rather than a tuple.
-            keypoints: the pose whose ``keep`` joints are held: ``(17, 3)`` for every pose or
-                ``(num_prompts, 17, 3)`` one per prompt, COCO-17 rows ``(x, y, v)`` in canvas pixels
+            keypoints: the pose whose ``keep`` joints are held: ``(K, 3)`` for every pose or
+                ``(num_prompts, K, 3)`` one per prompt, rows ``(x, y, v)`` of the model's skeleton in canvas pixels
                 (torch, numpy or lists). A kept joint with ``v = 0`` stays absent.
             keep: the joints to hold (see :func:`posegraph.pipelines.control.keep_mask`): a body part
                 (``"legs"``, ``"arms"``, ``"left_arm"``, ``"right_arm"``, ``"left_leg"``, ``"right_leg"``,
                 ``"head"``, ``"torso"``), joint names, a list or comma-separated string of them, or a
-                ``(17,)`` boolean mask. Default with ``keypoints``: every joint ``keypoints`` marks present.
+                ``(K,)`` boolean mask. Default with ``keypoints``: every joint ``keypoints`` marks present.
             init_keypoints: a pose to edit, in the form of ``keypoints``.
             strength: in ``[0, 1]``, how far the edit may move away from ``init_keypoints``
                 (default 0.8 when ``init_keypoints`` is given; an error without it).
@@ -368,16 +376,18 @@ class PoseGraphPipeline(DiffusionPipeline):
             raise ValueError("strength is set but init_keypoints is not; strength says how far to move away from "
                              "init_keypoints (for keeping joints of a pose use keypoints= and keep=)")
         strength = 1.0 if init_keypoints is None else check_strength(0.8 if strength is None else strength)
+        skeleton = self.skeleton
         init = None if init_keypoints is None else check_keypoints(init_keypoints, "init_keypoints", num_prompts,
-                                                                    size, height, width)
+                                                                    size, height, width, skeleton=skeleton)
         if keypoints is None and keep is None:
             return {"known": None, "given": None, "keep": None, "init": init, "strength": strength}
         if keypoints is None and init is None:
             raise ValueError("keep is set but neither keypoints nor init_keypoints is: give the pose whose joints "
-                             "to keep (keypoints=, COCO-17 (x, y, v) in canvas pixels)")
+                             f"to keep (keypoints=, {self.skeleton.name} (x, y, v) in canvas pixels)")
         name = "keypoints" if keypoints is not None else "init_keypoints"
-        known = check_keypoints(keypoints, name, num_prompts, size, height, width) if keypoints is not None else init
-        mask = keep_mask(keep) if keep is not None else (known[..., 2] > 0).any(0)
+        known = (check_keypoints(keypoints, name, num_prompts, size, height, width, skeleton=skeleton)
+                 if keypoints is not None else init)
+        mask = keep_mask(keep, skeleton=skeleton) if keep is not None else (known[..., 2] > 0).any(0)
         if keep is None and (known[..., 2] > 0).any(0).ne((known[..., 2] > 0).all(0)).any():
             raise ValueError("keypoints: without keep=, the joints to keep are those marked present (v > 0), which "
                              "must then be the same joints in every pose; pass keep= explicitly")

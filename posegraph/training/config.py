@@ -40,7 +40,9 @@ class TrainConfig:
 
     Model and text:
         preset: the GUNet preset (``GUNet.from_preset``): ``"tiny"`` (tests), ``"cpu"``, ``"paper"``.
-        model: GUNet keyword overrides on top of the preset, e.g. ``{"graph_layer": "gat"}``.
+        model: GUNet keyword overrides on top of the preset, e.g. ``{"graph_layer": "gat"}``; ``{"skeleton":
+            "openpose_18"}`` (or a ``Skeleton.to_config()`` dict) trains another joint layout, the data's COCO-17
+            poses converted to it by joint name.
         text_encoder: ``TextEncoder.from_pretrained`` name or path (kept frozen, never checkpointed).
         max_length: token limit of the text encoder (``None``: the encoder's own).
 

@@ -5,15 +5,17 @@ import torch
 from tqdm.auto import tqdm
 
 from posegraph.data.dataset import PoseTextDataset
+from posegraph.skeleton import COCO_17, Skeleton
 from posegraph.training.config import TrainConfig
 
 __all__ = ["build_dataset", "IndexStream", "CaptionEmbeddings"]
 
 
-def build_dataset(config: TrainConfig, size: int) -> PoseTextDataset:
-    """The training dataset ``config.data`` names, with heatmaps of side ``size`` and the config's augmentation."""
+def build_dataset(config: TrainConfig, size: int, skeleton: Skeleton = COCO_17) -> PoseTextDataset:
+    """The training dataset ``config.data`` names, with heatmaps of side ``size`` for the joints of ``skeleton``
+    (the model's) and the config's augmentation."""
     options = dict(size=size, sigma=config.sigma, flip_prob=config.flip_prob, max_rotation=config.max_rotation,
-                   scale_range=tuple(config.scale_range))
+                   scale_range=tuple(config.scale_range), skeleton=skeleton)
     if config.data == "synthetic":
         return PoseTextDataset.synthetic(config.synthetic_size, seed=config.seed, **options)
     return PoseTextDataset.coco(config.coco_keypoints, config.coco_captions, **options)

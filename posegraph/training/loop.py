@@ -209,7 +209,7 @@ class Trainer:
                                              beta_schedule=config.beta_schedule,
                                              prediction_type=config.prediction_type, timestep_spacing="trailing",
                                              clip_sample_range=max(abs(low), abs(high)))
-        self.dataset = build_dataset(config, size=unet.config.sample_size)
+        self.dataset = build_dataset(config, size=unet.config.sample_size, skeleton=unet.skeleton)
         self.captions = CaptionEmbeddings(self.text_encoder, self.dataset.captions, show_progress=self.is_main)
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         unet.to(memory_format=self.memory_format)
@@ -430,4 +430,4 @@ class Trainer:
                           canvas_size=256)
         path = self.run_dir / "samples" / f"step_{self.step:06d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        return draw_pose_grid(output.keypoints, output.prompts, canvas_size=256, path=path)
+        return draw_pose_grid(output.keypoints, output.prompts, canvas_size=256, path=path, skeleton=pipeline.skeleton)
