@@ -74,11 +74,13 @@ def _load_error(name: str, folder: Path | None, error: Exception) -> OSError:
     )
 
 
-class TextEncoder:
+class TextEncoder(torch.nn.Module):
     """A frozen transformers text encoder and its tokenizer.
 
     Build it with :meth:`from_pretrained`. Attributes ``model`` (the ``torch.nn.Module``) and
-    ``tokenizer`` are the transformers objects.
+    ``tokenizer`` are the transformers objects. A ``torch.nn.Module`` itself, so ``.to(device, dtype)`` moves
+    the model and the empty prompt's embedding (a pipeline's ``.to`` moves it with the unet); it is never
+    trained and never saved with a checkpoint (see :meth:`to_config`).
 
     Args:
         model: a transformers text model whose output has ``last_hidden_state``.
@@ -91,6 +93,7 @@ class TextEncoder:
 
     def __init__(self, model: torch.nn.Module, tokenizer, name_or_path: str, max_length: int | None = None,
                  cache_dtype: torch.dtype | None = None):
+        super().__init__()
         self.model = model.eval().requires_grad_(False)
         self.tokenizer = tokenizer
         self.name_or_path = str(name_or_path)
@@ -104,7 +107,9 @@ class TextEncoder:
         self.max_length = max_length
         self.cache_dtype = cache_dtype
         self._cache: dict[str, tuple[torch.Tensor, int]] = {}  # prompt -> (rows, tokens)
-        self._null = self.encode([""])  # the empty prompt, computed once (see null_embedding)
+        null, null_mask = self.encode([""])  # the empty prompt, computed once (see null_embedding)
+        self.register_buffer("null", null, persistent=False)
+        self.register_buffer("null_mask", null_mask, persistent=False)
 
     def __repr__(self) -> str:
         return (f"TextEncoder({self.name_or_path!r}, hidden_size={self.hidden_size}, max_length={self.max_length}, "
@@ -167,12 +172,6 @@ class TextEncoder:
         """``{"name_or_path", "max_length"}``: enough for :meth:`from_pretrained` to load this encoder again."""
         return {"name_or_path": self.name_or_path, "max_length": self.max_length}
 
-    def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> "TextEncoder":
-        """Move the encoder (not its cache, which stays on the CPU); returns ``self``."""
-        self.model.to(device=device, dtype=dtype)
-        self._null = self.encode([""])
-        return self
-
     @property
     def hidden_size(self) -> int:
         """Width ``D`` of the token embeddings."""
@@ -225,10 +224,9 @@ class TextEncoder:
         """The empty prompt's embedding, repeated: ``(batch, length, hidden)`` and mask ``(batch, length)``.
 
         Classifier-free guidance trains and samples with it in place of the text. It is encoded once,
-        when the encoder is built (or moved), so this never runs the model.
+        when the encoder is built, and moves with it, so this never runs the model.
         """
-        embedding, mask = self._null
-        return embedding.repeat(batch, 1, 1), mask.repeat(batch, 1)
+        return self.null.repeat(batch, 1, 1), self.null_mask.repeat(batch, 1)
 
     def encode_cached(self, prompts: Sequence[str], batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`encode`, remembering each distinct prompt's embedding so it is computed once.

@@ -241,6 +241,25 @@ def test_save_and_load_round_trip_keeps_the_text_encoder_by_reference(pipe, tmp_
     assert torch.equal(sample(loaded).heatmaps, sample(pipe).heatmaps)
 
 
+def test_the_pipeline_is_on_diffusers_machinery(pipe, tmp_path):
+    """Registered components, diffusers' to() (the text encoder moves with the unet) and save_pretrained, whose
+    model_index.json lists the text encoder as not saved; an index written before that (naming its class) loads."""
+    assert list(pipe.components) == ["unet", "scheduler", "text_encoder"] and pipe.components["text_encoder"] is \
+        pipe.text_encoder
+    assert "to" not in vars(PoseGraphPipeline) and "save_pretrained" in vars(PoseGraphPipeline)
+    pipe.save_pretrained(tmp_path)
+    index = json.loads((tmp_path / "model_index.json").read_text())
+    assert index["text_encoder"] == [None, None] and index["unet"] == ["posegraph.models.gunet", "GUNet"]
+    index["text_encoder"] = ["posegraph.text", "TextEncoder"]  # as saved pipelines named it before
+    (tmp_path / "model_index.json").write_text(json.dumps(index))
+    loaded = PoseGraphPipeline.from_pretrained(tmp_path)  # its own text encoder, from text_encoder.json
+    loaded.set_progress_bar_config(disable=True)
+    assert torch.equal(sample(loaded).heatmaps, sample(pipe).heatmaps)
+    moved = loaded.to(dtype=torch.bfloat16)
+    assert moved is loaded and loaded.unet.dtype == loaded.text_encoder.dtype == loaded.text_encoder.null.dtype == \
+        torch.bfloat16
+
+
 def test_a_run_directory_loads_its_latest_complete_checkpoint(text_encoder, tmp_path, caplog):
     checkpoints = tmp_path / "run" / "checkpoints"
     for step, seed, complete in [(100, 1, True), (200, 2, True), (300, 3, False)]:

@@ -352,8 +352,7 @@ def test_snr_weights_count_each_step_as_a_clean_sample_error_of_weight_min_snr_g
 def test_the_frozen_text_encoder_stays_out_of_the_optimiser(trainer):
     optimised = {id(p) for group in trainer.optimizer.param_groups for p in group["params"]}
     assert optimised == {id(p) for p in trainer.unet.parameters()}
-    text_parameters = [p for m in vars(trainer.text_encoder).values() if isinstance(m, torch.nn.Module)
-                       for p in m.parameters()]
+    text_parameters = list(trainer.text_encoder.parameters())  # a torch.nn.Module holding the transformers model
     assert text_parameters and not any(id(p) in optimised or p.requires_grad for p in text_parameters)
 
 

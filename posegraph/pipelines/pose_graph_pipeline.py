@@ -70,21 +70,28 @@ class PoseGraphPipeline(DiffusionPipeline):
     """Text -> 2D pose skeletons: a GUNet denoises one heatmap per joint of its skeleton (``K`` = 17 for COCO-17),
     conditioned on a frozen text encoder.
 
-    Components:
+    Components (diffusers' registered modules: ``components``, ``to``, ``device``, progress bars and offloading
+    come from ``DiffusionPipeline``):
         unet: :class:`posegraph.models.GUNet`, or :class:`posegraph.models.UpstreamGUNet` (the paper authors'
             released model, whose heatmaps are decoded the way their code does).
         scheduler: any diffusers scheduler; its config is the training noise schedule that samplers
             chosen by name start from.
-        text_encoder: :class:`posegraph.text.TextEncoder`, saved by reference (its ``to_config()`` in
-            ``text_encoder.json``), never its weights.
+        text_encoder: :class:`posegraph.text.TextEncoder`, kept as a reference (its ``to_config()``, written to
+            ``text_encoder.json``) rather than as saved weights: it is a public pretrained encoder that training
+            never changes, so every checkpoint would otherwise carry the same weights again (the default
+            MiniLM is seven times the ``cpu`` preset's unet), and the reference names exactly the encoder the
+            unet was trained against. ``model_index.json`` therefore lists it as not saved (``[null, null]``).
 
     Config:
         heatmap_sigma: the Gaussian width in heatmap pixels of the training heatmaps (``TrainConfig.sigma``),
             used to draw given poses (``keypoints=``, ``init_keypoints=``) as the model saw poses in training.
 
-    ``save_pretrained`` writes the same layout as a training checkpoint, and ``from_pretrained`` loads a
-    saved pipeline, a checkpoint, a whole training run directory (its latest complete checkpoint) or the
-    paper authors' released diffusers folder.
+    ``save_pretrained`` is diffusers' (``unet/`` as safetensors and config, ``scheduler/``, ``model_index.json``)
+    plus the text encoder's reference and a ``COMPLETE`` marker: the layout of a training checkpoint.
+    ``from_pretrained`` is posegraph's own, because what it loads is more than diffusers' folder layout: a
+    saved pipeline, a training checkpoint (no ``model_index.json``), a whole training run directory (its latest
+    complete checkpoint) or the paper authors' released diffusers folder, each file checked before anything is
+    built so that a damaged one is named.
 
     Pose control (see :meth:`__call__`): keep some joints of a given pose and generate the rest
     (``keypoints=``, ``keep=``), edit a pose under a new prompt (``init_keypoints=``, ``strength=``), or both;
@@ -96,13 +103,15 @@ class PoseGraphPipeline(DiffusionPipeline):
     """
 
     model_cpu_offload_seq = "unet"
+    _optional_components = ["text_encoder"]  # held by reference: diffusers' save_pretrained leaves it out
 
     def __init__(self, unet: GUNet | UpstreamGUNet, scheduler: SchedulerMixin, text_encoder: TextEncoder,
                  heatmap_sigma: float = 2.0):
         super().__init__()
         if isinstance(heatmap_sigma, bool) or not isinstance(heatmap_sigma, numbers.Real) or not heatmap_sigma > 0:
             raise ValueError(f"PoseGraphPipeline: heatmap_sigma must be a positive number, got {heatmap_sigma!r}")
-        self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder)
+        self.register_modules(unet=unet, scheduler=scheduler, text_encoder=None)  # None: no saved text encoder
+        self.text_encoder = text_encoder
         self.register_to_config(heatmap_sigma=float(heatmap_sigma))
         self._autocast_dtype: torch.dtype | None = None
         self._memory_format = torch.contiguous_format
@@ -423,12 +432,6 @@ class PoseGraphPipeline(DiffusionPipeline):
         keypoints, confidence = heatmaps_to_keypoints(heatmaps, return_confidence=True)
         return heatmaps, keypoints, confidence
 
-    def to(self, *args, **kwargs) -> "PoseGraphPipeline":
-        """Move the unet (device and dtype, as ``DiffusionPipeline.to``) and the text encoder (device only)."""
-        super().to(*args, **kwargs)
-        self.text_encoder.to(device=self.unet.device)
-        return self
-
     def _embed_unique(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Encode each distinct text once.
 
@@ -445,16 +448,15 @@ class PoseGraphPipeline(DiffusionPipeline):
         row = {t: i for i, t in enumerate(order)}
         return embeddings, mask, torch.tensor([row[t] for t in texts], dtype=torch.long)
 
-    def save_pretrained(self, save_directory: str | os.PathLike) -> None:
-        """Write the unet (safetensors + config), the scheduler config, the text encoder reference and
-        ``model_index.json``, then the ``COMPLETE`` marker (the layout of a training checkpoint)."""
+    def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> None:
+        """diffusers' ``save_pretrained`` (the unet as safetensors + config, the scheduler config,
+        ``model_index.json``; ``kwargs`` go to it), then the text encoder reference ``text_encoder.json`` and the
+        ``COMPLETE`` marker, written last (the layout of a training checkpoint)."""
         directory = Path(save_directory)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / COMPLETE_MARKER).unlink(missing_ok=True)
-        self.unet.save_pretrained(directory / "unet", safe_serialization=True)
-        self.scheduler.save_pretrained(directory / "scheduler")
+        super().save_pretrained(directory, **kwargs)
         (directory / "text_encoder.json").write_text(json.dumps(self.text_encoder.to_config(), indent=2) + "\n")
-        self.save_config(directory)
         (directory / COMPLETE_MARKER).touch()
 
     @classmethod
