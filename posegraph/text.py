@@ -27,10 +27,19 @@ from typing import Sequence
 
 import torch
 
-__all__ = ["TextEncoder", "DEFAULT_ENCODER_NAMES"]
+__all__ = ["TextEncoder", "DEFAULT_ENCODER_NAMES", "ENCODE_BATCH", "pad_tokens"]
 
 #: Names that resolve to the bundled all-MiniLM-L6-v2 folder.
 DEFAULT_ENCODER_NAMES = ("default", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+
+#: Prompts encoded per forward pass of the encoder (:meth:`TextEncoder.encode_unique`, :meth:`~TextEncoder.encode_cached`).
+ENCODE_BATCH = 256
+
+
+def pad_tokens(embeddings: torch.Tensor, mask: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token embeddings ``(batch, L, D)`` and mask ``(batch, L)`` padded with zeros / ``False`` to ``length`` tokens."""
+    extra = length - embeddings.shape[1]
+    return torch.nn.functional.pad(embeddings, (0, 0, 0, extra)), torch.nn.functional.pad(mask, (0, extra))
 
 
 def _default_model_path() -> Path:
@@ -228,7 +237,27 @@ class TextEncoder(torch.nn.Module):
         """
         return self.null.repeat(batch, 1, 1), self.null_mask.repeat(batch, 1)
 
-    def encode_cached(self, prompts: Sequence[str], batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode_unique(self, prompts: Sequence[str], batch_size: int = ENCODE_BATCH
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Encode each distinct prompt once, ``batch_size`` at a time; the empty prompt is :meth:`null_embedding`.
+
+        Returns:
+            embeddings ``(num_distinct, L, D)`` and mask ``(num_distinct, L)`` bool, padded to the longest, and
+            for every prompt its row ``(len(prompts),)``: ``embeddings[rows]`` are the prompts' embeddings.
+        """
+        prompts = self._check(prompts)
+        distinct = [p for p in dict.fromkeys(prompts) if p != ""]
+        parts = [self.encode(distinct[i:i + batch_size]) for i in range(0, len(distinct), batch_size)]
+        if "" in prompts or not parts:
+            parts.append(self.null_embedding(1) if "" in prompts else self.encode([]))
+            distinct += [""] if "" in prompts else []
+        length = max(embeddings.shape[1] for embeddings, _ in parts)
+        padded = [pad_tokens(embeddings, mask, length) for embeddings, mask in parts]
+        row = {prompt: i for i, prompt in enumerate(distinct)}
+        return (torch.cat([e for e, _ in padded]), torch.cat([m for _, m in padded]).bool(),
+                torch.tensor([row[p] for p in prompts], dtype=torch.long))
+
+    def encode_cached(self, prompts: Sequence[str], batch_size: int = ENCODE_BATCH) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`encode`, remembering each distinct prompt's embedding so it is computed once.
 
         New prompts are encoded in batches of ``batch_size``, sorted by length so little is padded.

@@ -40,7 +40,7 @@ def per_joint_maps(x, perm):
 # --- registry ----------------------------------------------------------------------------------------
 
 
-def test_registry_names_the_layers_the_issue_asks_for():
+def test_the_registry_names_the_common_pyg_layers():
     assert set(GRAPH_LAYERS) >= {"none", "gcn", "gat", "gatv2", "cheb", "graphconv", "sage", "transformer"}
     assert resolve_graph_layer("none") is None and make_graph_layer("none", 4, 4) is None
 
@@ -154,7 +154,7 @@ def test_perturbing_sample_i_changes_no_other_sample(layer, node_features):
 @pytest.mark.parametrize("layer", LAYERS)
 @pytest.mark.parametrize("batch", [1, 2, 3, 4, 8, 17])
 def test_any_batch_size_gives_each_pose_its_own_answer(layer, batch):
-    """The upstream GUNet crashed at batch 1, 3, 4, 8 and mixed samples at 2 and 17."""
+    """Batch sizes that a graph product over the batch axis would get wrong (1, 3, 4, 8) or mix (2, 17)."""
     b = block(layer)
     x = randn(batch, K, 6)
     alone = torch.cat([b(x[i : i + 1]) for i in range(batch)])

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import torch
 from scipy import stats
 from tqdm.auto import tqdm
 
@@ -55,7 +54,6 @@ __all__ = [
 HELD_OUT_SEED = 20_240_917
 #: Texts per retrieval pool when the evaluation set has enough distinct ones (the text-to-motion convention).
 POOL_SIZE = 32
-_ENCODE_BATCH = 256
 
 
 @dataclass
@@ -134,11 +132,8 @@ def coco_evaluation_set(keypoints_file, captions_file, size: int, num_captions: 
 
 def caption_embeddings(text_encoder, captions: Sequence[str]) -> np.ndarray:
     """``(len(captions), D)`` pooled embeddings; every distinct caption encoded once, so repeats are identical."""
-    unique = list(dict.fromkeys(captions))
-    pooled = [pool_text_embeddings(*text_encoder.encode(unique[i:i + _ENCODE_BATCH])).float().cpu()
-              for i in range(0, len(unique), _ENCODE_BATCH)]
-    row = {caption: i for i, caption in enumerate(unique)}
-    return torch.cat(pooled).numpy()[[row[c] for c in captions]]
+    embeddings, mask, rows = text_encoder.encode_unique(list(captions))
+    return pool_text_embeddings(embeddings, mask).float().cpu().numpy()[rows.numpy()]
 
 
 def retrieval_pool_size(captions: Sequence[str], groups: Sequence, limit: int = POOL_SIZE) -> int:

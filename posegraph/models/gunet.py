@@ -64,12 +64,15 @@ class GUNet(ModelMixin, ConfigMixin):
         in_channels: heatmap channels in, one per joint of ``skeleton`` (``K`` = 17 for COCO-17).
         out_channels: channels out (the prediction for every heatmap): ``K`` as well.
         block_out_channels: channels of each level, from the largest map to the smallest.
-        layers_per_block: units per level (on the way down and on the way up).
-        attention_levels: per level, whether its units have self- and cross-attention (keep it to small maps).
+        layers_per_block: layers per level (on the way down and on the way up).
+        attention_levels: per level, whether its layers have self- and cross-attention (keep it to small maps).
         num_attention_heads: attention heads in every attention block (head width = channels / heads).
+        ff_mult: width of the attention blocks' feed-forward, in multiples of the level's channels.
         cross_attention_dim: width ``D`` of the text token embeddings (384 for MiniLM, 768 for CLIP-L / BERT).
         norm_num_groups: GroupNorm groups.
         stem_stride: space-to-depth factor of the stem (1: the first level works at ``S x S``).
+        conv_in_kernel: kernel side of the stem's convolution, after the space-to-depth fold (1: per folded pixel).
+        conv_out_kernel: kernel side of the head's convolution, before the depth-to-space unfold.
         pixel_head_channels: ``0``, or the width ``c`` of a full-resolution head around the stem: a 3x3 conv
             makes ``c`` features per pixel before the space-to-depth fold, and the output is a 3x3 conv over
             the unfolded body features beside those (a skip at ``S x S``). Lets a folded body predict per-pixel
@@ -81,9 +84,9 @@ class GUNet(ModelMixin, ConfigMixin):
         graph_channels_per_joint: ``c``, the channels per joint inside a graph block.
         graph_node_features: ``"map"`` (a joint's node is its whole ``c x h x w`` map) or ``"pixel"`` (one
             ``K``-node graph per pixel, ``c`` features per node); see :class:`~posegraph.nn.SkeletonGraphLayer`.
-            A map block holds about ``2 (c h w)^2`` weights: cheap at the middle (cpu preset: 128 features per
-            joint), heavy on large maps, so with ``graph_positions="all"`` prefer ``"pixel"`` (cpu preset,
-            "all": 21 M parameters and 780 MFLOPs with "map", 3.2 M and 177 MFLOPs with "pixel").
+            A map layer holds about ``(c h w)^2`` weights: cheap at the middle (cpu preset: 128 features per
+            joint), heavy on large maps, so with ``graph_positions="all"`` prefer ``"pixel"`` (docs/architecture.md
+            gives the sizes).
         graph_hops: connect joints up to this many bones apart.
         graph_learnable_edge_weight: learn a weight per joint pair (gcn, cheb, graphconv).
         graph_kwargs: further :class:`~posegraph.nn.SkeletonGraphLayer` / layer keyword arguments, e.g.

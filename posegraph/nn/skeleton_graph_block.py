@@ -71,11 +71,12 @@ class SkeletonGraphLayer(nn.Module):
         **layer_kwargs,
     ):
         super().__init__()
-        self._build(channels, channels, layer, skeleton, node_features, hops, learnable_edge_weight, dense,
-                    layer_kwargs)
+        self._build(channels, channels, layer, skeleton, node_features=node_features, hops=hops,
+                    learnable_edge_weight=learnable_edge_weight, dense=dense, **layer_kwargs)
 
-    def _build(self, channels: int, hidden_channels: int, layer, skeleton: Skeleton, node_features: str, hops: int,
-               learnable_edge_weight: bool, dense: bool, layer_kwargs: dict) -> None:
+    def _build(self, channels: int, hidden_channels: int, layer: str | type[MessagePassing] = "gcn",
+               skeleton: Skeleton = COCO_17, *, node_features: str = "map", hops: int = 1,
+               learnable_edge_weight: bool = False, dense: bool = False, **layer_kwargs) -> None:
         """Check the arguments and make the convolution (``channels -> hidden_channels``), edge weights and norm."""
         name = self.__class__.__name__
         if node_features not in NODE_FEATURES:
@@ -212,27 +213,13 @@ class SkeletonGraphBlock(SkeletonGraphLayer):
             :class:`SkeletonGraphLayer`.
         hidden_channels: the convolution's output width (default ``channels``), projected back to ``channels``.
 
-    Shapes:
-        - **input:** node features ``(batch, K, channels)`` or feature maps ``(batch, K * c, height, width)``
-        - **output:** the input's shape
+    Shapes: as :class:`SkeletonGraphLayer`.
     """
 
-    def __init__(
-        self,
-        channels: int,
-        layer: str | type[MessagePassing] = "gcn",
-        skeleton: Skeleton = COCO_17,
-        *,
-        hidden_channels: int | None = None,
-        node_features: str = "map",
-        hops: int = 1,
-        learnable_edge_weight: bool = False,
-        dense: bool = False,
-        **layer_kwargs,
-    ):
+    def __init__(self, channels: int, layer: str | type[MessagePassing] = "gcn", skeleton: Skeleton = COCO_17, *,
+                 hidden_channels: int | None = None, **kwargs):
         nn.Module.__init__(self)
-        self._build(channels, hidden_channels or channels, layer, skeleton, node_features, hops,
-                    learnable_edge_weight, dense, layer_kwargs)
+        self._build(channels, hidden_channels or channels, layer, skeleton, **kwargs)
         if self.conv is not None:
             self.proj = nn.Linear(self.hidden_channels, channels)
             self.reset_parameters()

@@ -39,7 +39,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_GUIDANCE_SCALE = 5.0
 
 _SEED_RANGE = 2**62
-_ENCODE_BATCH = 256  # prompts encoded per text-encoder forward
 
 
 @dataclass
@@ -283,7 +282,7 @@ class PoseGraphPipeline(DiffusionPipeline):
                 stop = min(start + batch_size, len(pose_prompts))
                 chunk = torch.arange(start, stop)
                 negatives_here = pose_negatives[start:stop] if guided else []
-                embeddings, mask, rows = self._embed_unique(pose_prompts[start:stop] + negatives_here)
+                embeddings, mask, rows = self.text_encoder.encode_unique(pose_prompts[start:stop] + negatives_here)
                 if guided:  # unconditional rows first, as _denoise expects
                     rows = torch.cat([rows[stop - start:], rows[: stop - start]])
                 rows = rows.to(device)
@@ -431,22 +430,6 @@ class PoseGraphPipeline(DiffusionPipeline):
         heatmaps = denormalize_heatmaps(sample, config.heatmap_scale, config.heatmap_shift)
         keypoints, confidence = heatmaps_to_keypoints(heatmaps, return_confidence=True)
         return heatmaps, keypoints, confidence
-
-    def _embed_unique(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Encode each distinct text once.
-
-        Returns:
-            embeddings ``(num_unique, L, D)``, mask ``(num_unique, L)`` and, for every text, its row ``(len(texts),)``.
-        """
-        unique = list(dict.fromkeys(texts))
-        spoken = [t for t in unique if t != ""]
-        parts = [self.text_encoder.encode(spoken[i : i + _ENCODE_BATCH]) for i in range(0, len(spoken), _ENCODE_BATCH)]
-        if "" in unique:
-            parts.append(self.text_encoder.null_embedding(1))
-        embeddings, mask = _pad_cat(parts)
-        order = spoken + ([""] if "" in unique else [])
-        row = {t: i for i, t in enumerate(order)}
-        return embeddings, mask, torch.tensor([row[t] for t in texts], dtype=torch.long)
 
     def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> None:
         """diffusers' ``save_pretrained`` (the unet as safetensors + config, the scheduler config,
@@ -617,16 +600,6 @@ def _pose_seeds(generator, num_poses: int) -> list[int]:
         raise TypeError(f"generator must be an int seed, a torch.Generator or None, got {type(generator).__name__}")
     device = generator.device if generator is not None else "cpu"
     return torch.randint(_SEED_RANGE, (num_poses,), generator=generator, device=device).tolist()
-
-
-def _pad_cat(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Concatenate ``(B_i, L_i, D)`` embeddings and ``(B_i, L_i)`` masks, padding to the longest ``L``."""
-    length = max(embeddings.shape[1] for embeddings, _ in parts)
-    padded = [
-        (torch.nn.functional.pad(e, (0, 0, 0, length - e.shape[1])), torch.nn.functional.pad(m, (0, length - m.shape[1])))
-        for e, m in parts
-    ]
-    return torch.cat([e for e, _ in padded]), torch.cat([m for _, m in padded]).bool()
 
 
 def _strength_steps(num_inference_steps: int, strength: float) -> int:

@@ -273,7 +273,7 @@ def _json_object(text: str) -> dict:
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One ``--field-name`` flag per :class:`TrainConfig` field; unset flags stay out of the namespace."""
     group = parser.add_argument_group("training config (defaults: the --preset, or the resumed checkpoint's)")
-    hints, defaults = typing.get_type_hints(TrainConfig), TrainConfig()
+    hints, defaults = typing.get_type_hints(TrainConfig), TrainConfig.from_preset("cpu")
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.name == "preset":

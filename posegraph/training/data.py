@@ -6,9 +6,14 @@ from tqdm.auto import tqdm
 
 from posegraph.data.dataset import PoseTextDataset
 from posegraph.skeleton import COCO_17, Skeleton
+from posegraph.text import pad_tokens
 from posegraph.training.config import TrainConfig
 
-__all__ = ["build_dataset", "IndexStream", "CaptionEmbeddings"]
+__all__ = ["build_dataset", "IndexStream", "CaptionEmbeddings", "SEED_STRIDE"]
+
+#: How far apart the seeds derived from one run seed lie (a prime): epoch ``e`` of the data order draws from
+#: ``seed * SEED_STRIDE + e``, process ``r``'s noise from ``seed + SEED_STRIDE * r``.
+SEED_STRIDE = 1_000_003
 
 
 def build_dataset(config: TrainConfig, size: int, skeleton: Skeleton = COCO_17) -> PoseTextDataset:
@@ -40,7 +45,7 @@ class IndexStream:
 
     def permutation(self, epoch: int) -> torch.Tensor:
         if epoch != self._epoch:
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            generator = torch.Generator().manual_seed(self.seed * SEED_STRIDE + epoch)
             self._epoch, self._permutation = epoch, torch.randperm(self.n, generator=generator)
         return self._permutation
 
@@ -89,9 +94,7 @@ class CaptionEmbeddings:
         where ``dropped`` ``(batch,)`` is set; ``L`` is the batch's longest caption."""
         embeddings, mask = self.text_encoder.encode_cached(captions)
         length = max(embeddings.shape[1], self.null.shape[1])
-        embeddings = torch.nn.functional.pad(embeddings, (0, 0, 0, length - embeddings.shape[1]))
-        mask = torch.nn.functional.pad(mask, (0, length - mask.shape[1]))
-        null = torch.nn.functional.pad(self.null, (0, 0, 0, length - self.null.shape[1]))
-        null_mask = torch.nn.functional.pad(self.null_mask, (0, length - self.null_mask.shape[1]))
+        embeddings, mask = pad_tokens(embeddings, mask, length)
+        null, null_mask = pad_tokens(self.null, self.null_mask, length)
         dropped = dropped.to(embeddings.device)
         return torch.where(dropped[:, None, None], null, embeddings), torch.where(dropped[:, None], null_mask, mask)

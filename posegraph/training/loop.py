@@ -28,7 +28,7 @@ from posegraph.text import TextEncoder
 from posegraph.training.checkpoint import (STATE_NAMES, clean_partial_saves, complete_checkpoints, prune_checkpoints,
                                            resolve_resume, write_checkpoint)
 from posegraph.training.config import OPTIMIZERS, RESCUE_FIELDS, TrainConfig, config_mismatches
-from posegraph.training.data import CaptionEmbeddings, IndexStream, build_dataset
+from posegraph.training.data import SEED_STRIDE, CaptionEmbeddings, IndexStream, build_dataset
 from posegraph.training.state import capture_rng, load_state, restore_rng
 
 __all__ = ["train", "Trainer", "NonFiniteLossError", "diffusion_loss", "diffusion_target", "min_snr_weights"]
@@ -83,25 +83,27 @@ class _LossLog:
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer, self.num_train_timesteps = SummaryWriter(str(directory)), num_train_timesteps
-        self.sums, self.counts = torch.zeros(5), torch.zeros(5)
+        self.quartile_sums, self.quartile_counts = torch.zeros(4), torch.zeros(4)
+        self.total, self.count = 0.0, 0
 
     def add(self, losses: torch.Tensor, timesteps: torch.Tensor) -> None:
-        """Accumulate ``(n,)`` losses at ``(n,)`` timesteps (slot 4 is the overall mean)."""
+        """Accumulate ``(n,)`` losses at ``(n,)`` timesteps."""
         losses, quartile = losses.float().cpu(), (timesteps.cpu() * 4 // self.num_train_timesteps).clamp(0, 3)
-        self.sums.index_add_(0, quartile, losses)
-        self.counts.index_add_(0, quartile, torch.ones_like(losses))
-        self.sums[4] += losses.sum()
-        self.counts[4] += len(losses)
+        self.quartile_sums.index_add_(0, quartile, losses)
+        self.quartile_counts.index_add_(0, quartile, torch.ones_like(losses))
+        self.total += losses.sum().item()
+        self.count += len(losses)
 
     def write(self, step: int, lr: float) -> None:
-        means = self.sums / self.counts  # NaN for an empty quartile: not written
-        self.writer.add_scalar("loss/all", means[4].item(), step)
+        self.writer.add_scalar("loss/all", self.total / self.count, step)
+        means = self.quartile_sums / self.quartile_counts
         for q in range(4):
-            if self.counts[q] > 0:
+            if self.quartile_counts[q] > 0:  # an empty quartile is not written
                 self.writer.add_scalar(f"loss/t_quartile_{q + 1}", means[q].item(), step)
         self.writer.add_scalar("lr", lr, step)
-        self.sums.zero_()
-        self.counts.zero_()
+        self.quartile_sums.zero_()
+        self.quartile_counts.zero_()
+        self.total, self.count = 0.0, 0
 
     def close(self) -> None:
         self.writer.close()
@@ -229,7 +231,7 @@ class Trainer:
         # From here on each process draws its own noise, text dropout and augmentations.
         set_seed(config.seed, device_specific=True)
         rank = self.accelerator.process_index
-        self.generator = torch.Generator(device).manual_seed(config.seed + 1_000_003 * rank)
+        self.generator = torch.Generator(device).manual_seed(config.seed + SEED_STRIDE * rank)
         self.step, self.samples_seen = 0, 0
 
     # -- one optimisation step -------------------------------------------------------------------------
