@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from posegraph.models.blocks import GraphBlock, MidBlock, get_down_block, get_up_block
 from posegraph.models.presets import PRESETS
-from posegraph.models.state_dict_keys import convert_state_dict
+from posegraph.models.state_dict_keys import convert_key, convert_state_dict
 from posegraph.nn import NODE_FEATURES, resolve_graph_layer
 from posegraph.skeleton import SKELETONS, Skeleton, resolve_skeleton
 
@@ -290,13 +290,22 @@ class GUNet(ModelMixin, ConfigMixin):
         first = torch.ones(len(tokens), 1, dtype=mask.dtype, device=mask.device)
         return torch.cat([sentence, tokens], dim=1), torch.cat([first, mask], dim=1)
 
+    def match_checkpoint_layout(self, names: Iterable[str]) -> None:
+        """Give each graph block the residual layer that checkpoints written before the single residual path hold,
+        where a checkpoint's parameter ``names`` (current or older ones) name its projection ``layer.proj``.
+
+        Loading does this on its own; a trainer resuming such a checkpoint calls it before it builds its optimiser.
+        """
+        names = {convert_key(name) for name in names}
+        for name, module in self.named_modules():
+            if isinstance(module, GraphBlock) and f"{name}.layer.proj.weight" in names:
+                module.use_residual_layer()
+
     def _fix_state_dict_keys_on_load(self, state_dict: dict) -> dict:
         """diffusers' hook between reading a checkpoint and counting its keys: older parameter names renamed,
         and graph blocks whose weights hold an older residual layer given that layer."""
         convert_state_dict(state_dict)
-        for name, module in self.named_modules():
-            if isinstance(module, GraphBlock) and f"{name}.layer.proj.weight" in state_dict:
-                module.use_residual_layer()
+        self.match_checkpoint_layout(state_dict)
         return state_dict
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):

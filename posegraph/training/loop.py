@@ -17,6 +17,7 @@ from accelerate.utils import gather_object, set_seed
 from diffusers import DDPMScheduler
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel, compute_snr
+from diffusers.utils.constants import SAFETENSORS_WEIGHTS_NAME as WEIGHTS_NAME
 from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
@@ -132,13 +133,24 @@ def train(config: TrainConfig, out: str | Path, resume: str | None = None, stop_
     """
     run_dir = Path(out)
     checkpoint = _checkpoint_to_resume(config, run_dir, resume)
-    trainer = Trainer(config, run_dir)
+    trainer = Trainer(config, run_dir, checkpoint)
     if checkpoint is not None:
-        trainer.load(checkpoint)
         _record_rescue(run_dir, checkpoint, config, trainer)
     trainer.run(until=config.max_steps if stop_at is None else min(stop_at, config.max_steps))
     newest = complete_checkpoints(run_dir)
     return newest[-1] if newest else None
+
+
+def _parameter_names(weights_file: Path) -> list[str]:
+    """The parameter names a safetensors file holds (its header only), or none when it does not read back
+    (:meth:`Trainer.load` then names the damage)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(weights_file, "pt") as handle:
+            return list(handle.keys())
+    except Exception:  # OSError, or safetensors' SafetensorError (an Exception)
+        return []
 
 
 def _checkpoint_to_resume(config: TrainConfig, run_dir: Path, resume: str | None) -> Path | None:
@@ -187,10 +199,11 @@ def _in_current_order(optimizer_state: dict, unet: GUNet) -> dict:
 class Trainer:
     """One training run's state: model, EMA, optimiser, schedules, data stream and RNGs.
 
-    Build it (fresh weights from ``config.seed``), optionally :meth:`load` a checkpoint, then :meth:`run`.
+    Build it (fresh weights from ``config.seed``, or a ``checkpoint`` to resume: the model is built to its layout
+    before the optimiser and then :meth:`load` ed), then :meth:`run`.
     """
 
-    def __init__(self, config: TrainConfig, run_dir: Path):
+    def __init__(self, config: TrainConfig, run_dir: Path, checkpoint: Path | None = None):
         self.config, self.run_dir = config, Path(run_dir)
         # A process may train several configs in turn (notebooks, ablation runners): forget the previous
         # run's mixed precision. The distributed set-up (PartialState) is kept.
@@ -204,6 +217,8 @@ class Trainer:
                                                         device=device)
         unet = GUNet.from_preset(config.preset, **{"cross_attention_dim": self.text_encoder.hidden_size,
                                                    **config.model})
+        if checkpoint is not None:  # graph blocks as the checkpoint has them (older ones: a residual layer)
+            unet.match_checkpoint_layout(_parameter_names(checkpoint / "unet_raw" / WEIGHTS_NAME))
         # Samplers start from this config: "trailing" spacing makes their first step the last training timestep
         # (pure noise, as sampling starts), and DDPM/DDIM clip the clean prediction to the model's value range.
         low, high = unet.config.heatmap_shift, unet.config.heatmap_scale + unet.config.heatmap_shift
@@ -233,6 +248,8 @@ class Trainer:
         rank = self.accelerator.process_index
         self.generator = torch.Generator(device).manual_seed(config.seed + SEED_STRIDE * rank)
         self.step, self.samples_seen = 0, 0
+        if checkpoint is not None:
+            self.load(checkpoint)
 
     # -- one optimisation step -------------------------------------------------------------------------
 
@@ -353,8 +370,8 @@ class Trainer:
         run's model and optimiser, is a ``CorruptCheckpointError`` naming it and the earlier checkpoint to use.
         The rescue fields (``lr``, ``warmup_steps``) of this run's config apply from the checkpoint's step on.
         """
-        raw_file = checkpoint / "unet_raw" / "diffusion_pytorch_model.safetensors"
-        ema_file = checkpoint / "unet" / "diffusion_pytorch_model.safetensors"
+        raw_file = checkpoint / "unet_raw" / WEIGHTS_NAME
+        ema_file = checkpoint / "unet" / WEIGHTS_NAME
         state_dir = checkpoint / "training_state"
         current = raw_file
         try:
@@ -366,7 +383,11 @@ class Trainer:
                 current = state_dir / f"{name}.safetensors"
                 states[name] = load_state(state_dir, name)
             current = raw_file
-            older = set(raw_weights) != set(convert_state_dict(dict(raw_weights)))  # written before the blocks
+            renamed = convert_state_dict(dict(raw_weights))
+            older = set(raw_weights) != set(renamed)  # written before the blocks
+            if any(".layer.proj." in key for key in set(renamed) - set(self.unet.state_dict())):
+                raise ValueError("its graph blocks have the older residual layer, which this model lacks; build the "
+                                 "Trainer with checkpoint= (as train() does) to give the model the checkpoint's layout")
             self.unet.load_state_dict(raw_weights)
             if self.ema is not None:
                 current = ema_file
@@ -410,6 +431,7 @@ class Trainer:
         """A fresh GUNet holding the EMA weights (the trained weights themselves when ``ema_decay`` is 0)."""
         with torch.random.fork_rng(devices=[]):  # its throw-away initial weights must not move the training RNG
             unet = GUNet.from_config(self.unet.config)
+            unet.match_checkpoint_layout(name for name, _ in self.unet.named_parameters())
         if self.ema is None:
             unet.load_state_dict(self.unet.state_dict())
         else:
