@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/synthetic_bench.py [--samples 100000] [--repeats 3]
 
-Times ``SyntheticPoseGenerator(size=64).sample(n)`` (poses, labels and captions; the issue asks for
+Times ``SyntheticPoseGenerator(size=64).sample(n)`` (poses, labels and captions; the goal is
 100,000 in under 30 s on a CPU) and ``check_action`` of every pose against its own action. Prints a
 Markdown section with the machine, the command, the git commit and the median over the repeats.
 """

@@ -23,6 +23,7 @@ import torch
 from posegraph.io import write_coco_keypoints, write_openpose_json
 from posegraph.pipelines.control import as_float_tensor, check_box, check_keypoints, frame_to_box, keep_mask
 from posegraph.render import draw_openpose
+from posegraph.skeleton import COCO_17, Skeleton
 
 __all__ = ["Scene", "compose_people", "side_by_side_boxes"]
 
@@ -34,12 +35,13 @@ class Scene:
     """People on one canvas.
 
     Attributes:
-        keypoints: ``(people, 17, 3)`` float32 COCO-17 rows ``(x, y, v)`` in canvas pixels.
-        confidence: ``(people, 17)`` each joint's heatmap peak.
+        keypoints: ``(people, K, 3)`` float32 rows ``(x, y, v)`` of ``skeleton``'s joints in canvas pixels.
+        confidence: ``(people, K)`` each joint's heatmap peak.
         prompts: each person's prompt.
         boxes: each person's box ``(x, y, width, height)`` in canvas pixels.
         seeds: each person's seed (``pipe(prompts[i], generator=seeds[i])`` draws that pose in its own frame).
         height, width: the canvas.
+        skeleton: the poses' layout (the pipeline's; COCO-17 by default).
     """
 
     keypoints: torch.Tensor
@@ -49,21 +51,23 @@ class Scene:
     seeds: list[int]
     height: int
     width: int
+    skeleton: Skeleton = COCO_17
 
     def draw(self, out_size: int | tuple[int, int] | None = None) -> np.ndarray:
         """The ControlNet OpenPose image of every person, ``(height, width, 3)`` uint8 (or ``out_size``)."""
         return draw_openpose(self.keypoints, (self.height, self.width),
-                             (self.height, self.width) if out_size is None else out_size)
+                             (self.height, self.width) if out_size is None else out_size, skeleton=self.skeleton)
 
     def write_openpose_json(self, path) -> Path:
         """One OpenPose JSON file with one ``people`` entry per person (canvas size written)."""
-        return write_openpose_json(path, self.keypoints, (self.height, self.width), confidence=self.confidence)
+        return write_openpose_json(path, self.keypoints, (self.height, self.width), confidence=self.confidence,
+                                   skeleton=self.skeleton)
 
     def write_coco_keypoints(self, path, image_id=0) -> Path:
         """A COCO keypoint-results JSON file: one record per person, all of image ``image_id``; the score is the
         person's mean joint confidence."""
         return write_coco_keypoints(path, self.keypoints, [image_id] * len(self.prompts), (self.height, self.width),
-                                    scores=self.confidence.mean(-1))
+                                    scores=self.confidence.mean(-1), skeleton=self.skeleton)
 
 
 def side_by_side_boxes(num_people: int, height: int, width: int) -> list[tuple[float, float, float, float]]:
@@ -84,7 +88,7 @@ def _check_overlaps(boxes) -> None:
 
 
 def _per_person(value, num_people: int, name: str) -> list:
-    """``keypoints``: ``None`` or one entry per person (a list, or a ``(people, 17, 3)`` array). ``keep``:
+    """``keypoints``: ``None`` or one entry per person (a list, or a ``(people, K, 3)`` array). ``keep``:
     a list of one entry per person (unless it is a boolean mask), else one value for everyone."""
     if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 3:
         value = list(value)
@@ -92,7 +96,7 @@ def _per_person(value, num_people: int, name: str) -> list:
         if value is None:
             return [None] * num_people
         if not isinstance(value, (list, tuple)) or len(value) != num_people:
-            raise ValueError(f"keypoints must hold one pose (17, 3) or None per person ({num_people}), got "
+            raise ValueError(f"keypoints must hold one pose (K, 3) or None per person ({num_people}), got "
                              f"{len(value) if isinstance(value, (list, tuple)) else type(value).__name__}")
         return list(value)
     if isinstance(value, (list, tuple)) and len(value) == num_people and \
@@ -131,8 +135,8 @@ def compose_people(
             ``x .. x + width - 1``), inside the canvas; ``None`` puts the people side by side
             (:func:`side_by_side_boxes`). The pose's square frame fits the box's shorter side.
         canvas_size: the canvas side, or ``(height, width)``.
-        keypoints: one entry per person (a list, or a ``(people, 17, 3)`` array): ``None`` or a ``(17, 3)``
-            pose in canvas pixels, inside the person's box, whose ``keep`` joints to hold.
+        keypoints: one entry per person (a list, or a ``(people, K, 3)`` array): ``None`` or a ``(K, 3)``
+            pose of the pipeline's skeleton in canvas pixels, inside the person's box, whose ``keep`` joints to hold.
         keep: the joints to keep (as the pipeline's ``keep=``; default the joints ``keypoints`` marks
             present): one value for everyone, or a list of one per person (``["legs", "arms"]``: person 0
             keeps the legs, person 1 the arms; several parts for everyone: ``"legs,head"``).
@@ -168,14 +172,14 @@ def compose_people(
         _check_overlaps(boxes)
     people_keypoints = _per_person(keypoints, len(prompts), "keypoints")
     people_keep = _per_person(keep, len(prompts), "keep")
-    size = pipe.unet.config.sample_size
+    size, skeleton = pipe.unet.config.sample_size, pipe.skeleton
     seeds = _seeds(generator, len(prompts))
 
     poses, confidence = [], []
     for i, (prompt, box, given, kept, seed) in enumerate(zip(prompts, boxes, people_keypoints, people_keep, seeds)):
         frame = None
         if given is not None:
-            frame = check_keypoints(given, f"keypoints[{i}]", 1, size, height, width, box=box)[0]
+            frame = check_keypoints(given, f"keypoints[{i}]", 1, size, height, width, box=box, skeleton=skeleton)[0]
             frame[..., :2] = frame[..., :2].clamp(-0.5, size - 0.5)  # rounding at the frame's edge
         elif kept is not None:
             raise ValueError(f"keep is set for person {i} but keypoints[{i}] is None; give the pose to keep")
@@ -183,10 +187,10 @@ def compose_people(
                    generator=seed, return_heatmaps=False, **pipe_kwargs)
         pose = frame_to_box(out.keypoints[0], size, box)
         if frame is not None:  # kept joints exactly as given
-            mask = keep_mask(kept) if kept is not None else frame[:, 2] > 0
-            pose = torch.where(mask[:, None], as_float_tensor(given).reshape(17, 3), pose)
+            mask = keep_mask(kept, skeleton=skeleton) if kept is not None else frame[:, 2] > 0
+            pose = torch.where(mask[:, None], as_float_tensor(given).reshape(skeleton.num_joints, 3), pose)
         poses.append(pose)
         confidence.append(out.confidence[0])
     keypoints_out = torch.stack(poses)
     keypoints_out = torch.where(keypoints_out[..., 2:] > 0, keypoints_out, torch.zeros_like(keypoints_out))
-    return Scene(keypoints_out, torch.stack(confidence), prompts, boxes, seeds, height, width)
+    return Scene(keypoints_out, torch.stack(confidence), prompts, boxes, seeds, height, width, skeleton)

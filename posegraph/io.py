@@ -1,14 +1,17 @@
-"""Pose files: OpenPose JSON and COCO keypoint-results JSON, written from and read back to COCO-17.
+"""Pose files: OpenPose JSON and COCO keypoint-results JSON, written from and read back to a skeleton layout.
+
+Every function takes the poses' layout as ``skeleton`` (default COCO-17; a pipeline's is ``pipeline.skeleton``).
 
 * **OpenPose JSON** (what OpenPose writes and ControlNet pose editors read)::
 
       {"version": 1.3, "canvas_width": W, "canvas_height": H,
        "people": [{"person_id": [-1], "pose_keypoints_2d": [x, y, c] * 18, ...}]}
 
-  in the OpenPose-18 joint order; the neck is derived from the shoulders
-  (:func:`posegraph.skeleton.coco_to_openpose`). Absent joints are ``0, 0, 0``.
-* **COCO keypoint results**: a list of ``{"image_id", "category_id": 1, "keypoints": [x, y, v] * 17,
-  "score"}``, the format COCO's keypoint evaluation reads.
+  in the OpenPose-18 joint order, converted by joint name; a neck the layout lacks is derived from the
+  shoulders (:func:`posegraph.skeleton.convert_keypoints`). Absent joints are ``0, 0, 0``. A layout without the
+  OpenPose joints has no OpenPose form: write COCO keypoint results for it.
+* **COCO keypoint results**: a list of ``{"image_id", "category_id": 1, "keypoints": [x, y, v] * K,
+  "score"}``, the format COCO's keypoint evaluation reads (``K`` = 17 for COCO-17).
 
 Keypoints inside posegraph live in a frame (e.g. the 64 x 64 heatmap pixels); files hold pixels of an
 image canvas. Writers stretch the frame onto the canvas and readers map back, keeping pixel centres
@@ -27,7 +30,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 import torch
 
-from posegraph.skeleton import COCO_17, OPENPOSE_18, coco_to_openpose, openpose_to_coco
+from posegraph.skeleton import COCO_17, OPENPOSE_18, Skeleton, convert_keypoints, missing_joints
 
 __all__ = [
     "write_openpose_json",
@@ -38,16 +41,12 @@ __all__ = [
 ]
 
 _DECIMALS = 3
-# COCO-17 joint of every OpenPose-18 joint (the neck, which has none, reads the nose and is replaced).
-_COCO_OF_OPENPOSE = [COCO_17.names.index(n) if n in COCO_17.names else 0 for n in OPENPOSE_18.names]
-_NECK = OPENPOSE_18.index("neck")
-_SHOULDERS = [COCO_17.index("left_shoulder"), COCO_17.index("right_shoulder")]
 
 
 class CocoKeypoints(NamedTuple):
     """The content of a COCO keypoint-results file."""
 
-    keypoints: torch.Tensor  #: ``(N, 17, 3)``
+    keypoints: torch.Tensor  #: ``(N, K, 3)``
     image_ids: list  #: ``N`` image ids, as stored
     scores: torch.Tensor  #: ``(N,)``
 
@@ -72,12 +71,13 @@ def _rescale(keypoints: np.ndarray, src, dst, what: str) -> np.ndarray:
     return out
 
 
-def _poses(keypoints, what: str) -> np.ndarray:
-    """COCO-17 ``(17, 3)`` or ``(N, 17, 3)`` (torch or numpy) -> float64 ``(N, 17, 3)``."""
+def _poses(keypoints, what: str, skeleton: Skeleton) -> np.ndarray:
+    """Poses ``(K, 3)`` or ``(N, K, 3)`` of ``skeleton`` (torch or numpy) -> float64 ``(N, K, 3)``."""
     kp = torch.as_tensor(keypoints).detach().cpu().double().numpy()
-    if kp.shape[-2:] != (17, 3) or kp.ndim not in (2, 3):
-        raise ValueError(f"{what}: expected COCO-17 keypoints (17, 3) or (N, 17, 3), got shape {kp.shape}")
-    return kp.reshape(-1, 17, 3)
+    k = skeleton.num_joints
+    if kp.shape[-2:] != (k, 3) or kp.ndim not in (2, 3):
+        raise ValueError(f"{what}: expected {skeleton.name} keypoints ({k}, 3) or (N, {k}, 3), got shape {kp.shape}")
+    return kp.reshape(-1, k, 3)
 
 
 def _write_json(path, content) -> Path:
@@ -127,21 +127,31 @@ def _rounded(values: np.ndarray) -> list:
 # --- OpenPose JSON ---------------------------------------------------------------------------------
 
 
-def write_openpose_json(path, keypoints, frame_size, canvas_size=None, confidence=None) -> Path:
-    """Write COCO-17 poses as one OpenPose JSON file (OpenPose-18 joints, neck derived).
+def write_openpose_json(path, keypoints, frame_size, canvas_size=None, confidence=None,
+                        skeleton: Skeleton = COCO_17) -> Path:
+    """Write poses as one OpenPose JSON file (OpenPose-18 joints; a neck the layout lacks is derived).
 
     Args:
         path: the ``.json`` file to write (parent folders are created).
-        keypoints: ``(17, 3)`` or ``(people, 17, 3)`` rows ``(x, y, v)`` in the frame's pixels.
+        keypoints: ``(K, 3)`` or ``(people, K, 3)`` rows ``(x, y, v)`` in the frame's pixels.
         frame_size: the keypoints' frame, ``S`` or ``(height, width)``.
         canvas_size: the image canvas written to the file, ``S`` or ``(height, width)``; default the frame.
-        confidence: per-joint confidence ``(17,)`` or ``(people, 17)`` written as ``c``; default 1 for
-            every joint with ``v > 0``. The neck gets the lower of the two shoulders' confidences.
+        confidence: per-joint confidence ``(K,)`` or ``(people, K)`` written as ``c``; default 1 for
+            every joint with ``v > 0``. A derived neck gets the lower of the two shoulders' confidences.
+        skeleton: the poses' layout (default COCO-17); it must hold the OpenPose-18 joints (the neck aside).
 
     Returns:
         the written path.
+
+    Raises:
+        ValueError: ``skeleton`` has no OpenPose form (the message names the joints it lacks).
     """
-    kp = _poses(keypoints, "write_openpose_json")
+    missing = missing_joints(skeleton, OPENPOSE_18)
+    if missing:
+        raise ValueError(f"write_openpose_json: OpenPose JSON holds the 18 OpenPose body joints and the "
+                         f"{skeleton.name} layout has no {', '.join(missing)}; write its poses as COCO keypoint "
+                         "results (write_coco_keypoints) instead")
+    kp = _poses(keypoints, "write_openpose_json", skeleton)
     canvas = np.asarray(frame_size if canvas_size is None else canvas_size)
     canvas = np.stack([canvas, canvas]) if canvas.ndim == 0 else canvas
     if canvas.shape != (2,) or (canvas <= 0).any():
@@ -150,13 +160,16 @@ def write_openpose_json(path, keypoints, frame_size, canvas_size=None, confidenc
     kp = _rescale(kp, frame_size, canvas, "write_openpose_json: frame_size")
     present = kp[..., 2] > 0
     conf = np.ones(kp.shape[:2]) if confidence is None else torch.as_tensor(confidence).double().numpy()
-    if conf.shape not in ((17,), present.shape):
-        raise ValueError(f"write_openpose_json: confidence must have shape (17,) or {present.shape}, got {conf.shape}")
+    if conf.shape not in ((skeleton.num_joints,), present.shape):
+        raise ValueError(f"write_openpose_json: confidence must have shape ({skeleton.num_joints},) or "
+                         f"{present.shape}, got {conf.shape}")
     conf = np.where(present, conf, 0.0)
 
-    op = coco_to_openpose(kp)  # (people, 18, 3)
-    op_conf = conf[:, _COCO_OF_OPENPOSE]
-    op_conf[:, _NECK] = conf[:, _SHOULDERS].min(axis=1)
+    op = convert_keypoints(kp, skeleton, OPENPOSE_18)  # (people, 18, 3)
+    op_conf = conf[:, [skeleton.index(n) if n in skeleton.names else 0 for n in OPENPOSE_18.names]]
+    if "neck" not in skeleton.names:
+        shoulders = [skeleton.index("left_shoulder"), skeleton.index("right_shoulder")]
+        op_conf[:, OPENPOSE_18.index("neck")] = conf[:, shoulders].min(axis=1)
     op_conf = np.where(op[..., 2] > 0, op_conf, 0.0)
     xy = np.where(op_conf[..., None] > 0, op[..., :2], 0.0)
     people = [
@@ -173,19 +186,21 @@ def write_openpose_json(path, keypoints, frame_size, canvas_size=None, confidenc
     return _write_json(path, content)
 
 
-def read_openpose_json(path, frame_size=None, return_confidence: bool = False):
-    """Read an OpenPose JSON file (18-joint body) back to COCO-17 keypoints.
+def read_openpose_json(path, frame_size=None, return_confidence: bool = False, skeleton: Skeleton = COCO_17):
+    """Read an OpenPose JSON file (18-joint body) back to keypoints of ``skeleton`` (default COCO-17).
 
-    Joints with ``c > 0`` get ``v = 2``, the others ``(0, 0, 0)``; the neck is dropped.
+    Joints with ``c > 0`` get ``v = 2``, the others ``(0, 0, 0)``; OpenPose joints the layout does not have
+    (for COCO-17: the neck) are dropped.
 
     Args:
         path: the file.
         frame_size: map the keypoints into a frame of this size (``S`` or ``(height, width)``), which
             needs the file's ``canvas_width`` / ``canvas_height``; default: keep the file's pixels.
-        return_confidence: also return each joint's ``c``, ``(people, 17)``.
+        return_confidence: also return each joint's ``c``, ``(people, K)``.
+        skeleton: the layout to read into; its joints must be OpenPose joints.
 
     Returns:
-        keypoints ``(people, 17, 3)`` float32 (``(0, 17, 3)`` when nobody is in the file), and the
+        keypoints ``(people, K, 3)`` float32 (``(0, K, 3)`` when nobody is in the file), and the
         confidence if asked.
     """
     expected = 'an OpenPose JSON object {"people": [{"pose_keypoints_2d": [...]}], ...}'
@@ -204,8 +219,8 @@ def read_openpose_json(path, frame_size=None, return_confidence: bool = False):
     conf = op[..., 2].copy()
     op[..., 2] = np.where(conf > 0, 2.0, 0.0)
     op[..., :2] = np.where(conf[..., None] > 0, op[..., :2], 0.0)
-    kp = openpose_to_coco(op)
-    conf = conf[:, [_COCO_OF_OPENPOSE.index(k) for k in range(17)]]
+    kp = convert_keypoints(op, OPENPOSE_18, skeleton)
+    conf = conf[:, [OPENPOSE_18.index(name) for name in skeleton.names]]
 
     if frame_size is not None:
         canvas = [_field(content, key, path, "the top-level object") for key in ("canvas_height", "canvas_width")]
@@ -219,21 +234,23 @@ def read_openpose_json(path, frame_size=None, return_confidence: bool = False):
 # --- COCO keypoint results -------------------------------------------------------------------------
 
 
-def write_coco_keypoints(path, keypoints, image_ids: Sequence, frame_size, canvas_size=None, scores=None) -> Path:
+def write_coco_keypoints(path, keypoints, image_ids: Sequence, frame_size, canvas_size=None, scores=None,
+                         skeleton: Skeleton = COCO_17) -> Path:
     """Write poses as a COCO keypoint-results JSON file (one record per pose, ``category_id`` 1).
 
     Args:
         path: the ``.json`` file to write (parent folders are created).
-        keypoints: ``(N, 17, 3)`` (or ``(17, 3)``) rows ``(x, y, v)`` in the frame's pixels.
+        keypoints: ``(N, K, 3)`` (or ``(K, 3)``) rows ``(x, y, v)`` of ``skeleton``'s joints in the frame's pixels.
         image_ids: ``N`` COCO image ids, one per pose.
         frame_size: the keypoints' frame, ``S`` or ``(height, width)``.
         canvas_size: the images' sizes, ``S``, ``(height, width)`` or per pose ``(N, 2)``; default the frame.
         scores: ``(N,)`` pose scores; default 1.
+        skeleton: the poses' layout (default COCO-17); a record holds ``3 K`` numbers.
 
     Returns:
         the written path.
     """
-    kp = _poses(keypoints, "write_coco_keypoints")
+    kp = _poses(keypoints, "write_coco_keypoints", skeleton)
     n = len(kp)
     if len(image_ids) != n:
         raise ValueError(f"write_coco_keypoints: got {len(image_ids)} image_ids for {n} poses; give one per pose")
@@ -250,7 +267,7 @@ def write_coco_keypoints(path, keypoints, image_ids: Sequence, frame_size, canva
     return _write_json(path, records)
 
 
-def read_coco_keypoints(path, frame_size=None, canvas_size=None) -> CocoKeypoints:
+def read_coco_keypoints(path, frame_size=None, canvas_size=None, skeleton: Skeleton = COCO_17) -> CocoKeypoints:
     """Read a COCO keypoint-results JSON file.
 
     Args:
@@ -258,11 +275,13 @@ def read_coco_keypoints(path, frame_size=None, canvas_size=None) -> CocoKeypoint
         frame_size: map the keypoints into a frame of this size (``S`` or ``(height, width)``); needs
             ``canvas_size``. Default: keep the file's pixels.
         canvas_size: the images' sizes, ``S``, ``(height, width)`` or per record ``(N, 2)``.
+        skeleton: the poses' layout (default COCO-17): a record holds ``3 K`` numbers.
 
     Returns:
-        :class:`CocoKeypoints` ``(keypoints (N, 17, 3) float32, image_ids, scores (N,))``.
+        :class:`CocoKeypoints` ``(keypoints (N, K, 3) float32, image_ids, scores (N,))``.
     """
-    expected = 'a JSON list of {"image_id", "category_id": 1, "keypoints": [x, y, v] * 17, "score"}'
+    k = skeleton.num_joints
+    expected = f'a JSON list of {{"image_id", "category_id": 1, "keypoints": [x, y, v] * {k}, "score"}}'
     records = _read_json(path, expected)
     if not isinstance(records, list):
         raise ValueError(f"{path}: expected {expected}, got a JSON {type(records).__name__}")
@@ -275,13 +294,14 @@ def read_coco_keypoints(path, frame_size=None, canvas_size=None) -> CocoKeypoint
         category = record.get("category_id", 1)
         if category != 1:
             raise ValueError(f"{path}: {where} has category_id {category!r}; keypoint results are people (category_id 1)")
-        rows.append(_numbers(_field(record, "keypoints", path, where), 51, path, f"{where} 'keypoints'", "17 COCO joints x (x, y, v)"))
+        rows.append(_numbers(_field(record, "keypoints", path, where), 3 * k, path, f"{where} 'keypoints'",
+                             f"{k} {skeleton.name} joints x (x, y, v)"))
         score = _field(record, "score", path, where)
         if not _is_number(score):
             raise ValueError(f"{path}: {where} 'score' is {score!r}, not a number")
         scores.append(score)
 
-    kp = np.array(rows, dtype=np.float64).reshape(-1, 17, 3)
+    kp = np.array(rows, dtype=np.float64).reshape(-1, k, 3)
     if frame_size is not None:
         if canvas_size is None:
             raise ValueError(f"read_coco_keypoints({path}): frame_size needs canvas_size, the images' (height, width)")

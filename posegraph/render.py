@@ -1,11 +1,11 @@
 """Drawing poses: ControlNet-ready OpenPose-18 images, captioned grids and heatmap overlays.
 
-:func:`draw_openpose` draws COCO-17 keypoints the way ControlNet's OpenPose annotator
+:func:`draw_openpose` draws keypoints the way ControlNet's OpenPose annotator
 (``draw_bodypose`` in ``annotator/openpose/util.py`` / ``controlnet_aux``) draws its body pose, so the
 image can condition an OpenPose ControlNet directly:
 
-1. convert to OpenPose-18 (:func:`posegraph.skeleton.coco_to_openpose`; the neck exists only when
-   both shoulders do);
+1. convert to OpenPose-18 (:func:`posegraph.skeleton.convert_keypoints`, from COCO-17 or any layout that
+   has the OpenPose joints; the neck, when derived, exists only when both shoulders do);
 2. on a black RGB canvas, fill each of the 17 limbs of ``OPENPOSE_18.bones``, in that order, as an
    ellipse spanning the two joints with semi-minor axis ``stick_width`` in the limb's colour (later
    limbs paint over earlier ones); a limb with either end absent is skipped;
@@ -23,6 +23,10 @@ The annotator draws at 512 pixels with stick width 4 and joint radius 4. Here bo
 ``4 * min(out_height, out_width) / 512`` (rounded, at least 1), so a drawing at any output size looks
 like ControlNet's drawing resized to that size.
 
+A layout without the OpenPose-18 joints (a custom skeleton) is drawn in the same style along its own bones,
+limb ``i`` and joint ``k`` in palette colours ``i`` and ``k`` (modulo 18): a picture of the pose, not an
+image an OpenPose ControlNet knows.
+
 Matplotlib is imported only inside the functions that need it and always draws through its Agg
 canvas; nothing here opens a window.
 """
@@ -37,7 +41,7 @@ import numpy as np
 import torch
 
 from posegraph.heatmaps import heatmaps_to_keypoints
-from posegraph.skeleton import COCO_17, OPENPOSE_18, Skeleton, coco_to_openpose
+from posegraph.skeleton import COCO_17, OPENPOSE_18, Skeleton, convert_keypoints, missing_joints
 
 __all__ = ["OPENPOSE_COLORS", "draw_openpose", "save_png", "draw_pose_grid", "plot_heatmaps"]
 
@@ -120,18 +124,20 @@ def draw_openpose(
     threshold: float = 0.0,
     stick_width: int | None = None,
     joint_radius: int | None = None,
+    skeleton: Skeleton = COCO_17,
 ) -> np.ndarray:
-    """Draw COCO-17 poses as a ControlNet OpenPose image (see the module docstring for the style).
+    """Draw poses as a ControlNet OpenPose image (see the module docstring for the style).
 
     Args:
-        keypoints: ``(17, 3)`` or ``(people, 17, 3)`` rows ``(x, y, v)`` (torch or numpy) in the pixels
-            of a frame of ``canvas_size``, pixel centres at integers. Several people share one canvas.
+        keypoints: ``(K, 3)`` or ``(people, K, 3)`` rows ``(x, y, v)`` of ``skeleton``'s joints (torch or numpy)
+            in the pixels of a frame of ``canvas_size``, pixel centres at integers. Several people share one canvas.
         canvas_size: the keypoints' frame, ``S`` or ``(height, width)`` (64 for 64x64 heatmaps).
         out_size: the image size, ``int`` or ``(height, width)``; the frame is stretched to it.
         threshold: a joint is drawn where ``v > threshold`` (0: every labelled joint; 1: only
             ``v = 2``). The neck needs both shoulders above the threshold.
         stick_width: limb half-width in output pixels; default ``4 * min(out_size) / 512``.
         joint_radius: joint disc radius in output pixels; default ``4 * min(out_size) / 512``.
+        skeleton: the keypoints' layout (default COCO-17; a pipeline's is ``pipeline.skeleton``).
 
     Returns:
         ``(height, width, 3)`` uint8 RGB image on a black background.
@@ -139,28 +145,34 @@ def draw_openpose(
     frame_h, frame_w = _pair(canvas_size, "draw_openpose: canvas_size")
     out_h, out_w = _pair(out_size, "draw_openpose: out_size")
     kp = _as_numpy(keypoints)
-    if kp.shape[-2:] != (17, 3) or kp.ndim not in (2, 3):
-        raise ValueError(f"draw_openpose: expected COCO-17 keypoints (17, 3) or (people, 17, 3), got {kp.shape}")
+    k = skeleton.num_joints
+    if kp.shape[-2:] != (k, 3) or kp.ndim not in (2, 3):
+        raise ValueError(f"draw_openpose: expected {skeleton.name} keypoints ({k}, 3) or (people, {k}, 3), "
+                         f"got {kp.shape}")
     default = max(1, round(4 * min(out_h, out_w) / 512))
     stick_width = default if stick_width is None else stick_width
     joint_radius = default if joint_radius is None else joint_radius
 
-    kp = kp.reshape(-1, 17, 3).copy()
+    kp = kp.reshape(-1, k, 3).copy()
     kp[..., 2] = np.where(kp[..., 2] > threshold, 2.0, 0.0)
-    op = coco_to_openpose(kp)  # (people, 18, 3)
+    if missing_joints(skeleton, OPENPOSE_18):  # no OpenPose form: the layout's own bones
+        op, bones = kp, np.array(skeleton.bones, dtype=np.int64).reshape(-1, 2)
+    else:
+        op, bones = convert_keypoints(kp, skeleton, OPENPOSE_18), _BONES  # (people, 18, 3)
+    colors = OPENPOSE_COLORS[np.arange(max(len(bones), op.shape[1])) % len(OPENPOSE_COLORS)]
     scale = np.array([out_w / frame_w, out_h / frame_h])
     xy = (op[..., :2] + 0.5) * scale - 0.5  # frame pixels -> output pixels, centres at integers
     present = (op[..., 2] > 0) & np.isfinite(xy).all(axis=-1)
     xy = np.where(present[..., None], xy, 0.0)
 
     canvas = np.zeros((out_h, out_w, 3), dtype=np.uint8)
-    limbs = present[:, _BONES[:, 0]] & present[:, _BONES[:, 1]]  # (people, 17)
+    limbs = present[:, bones[:, 0]] & present[:, bones[:, 1]]  # (people, limbs)
     for limb, person in np.argwhere(limbs.T):  # limb order first, as the annotator draws
-        i, j = _BONES[limb]
-        _fill_convex(canvas, _limb_polygon(xy[person, i], xy[person, j], stick_width), OPENPOSE_COLORS[limb])
+        i, j = bones[limb]
+        _fill_convex(canvas, _limb_polygon(xy[person, i], xy[person, j], stick_width), colors[limb])
     canvas = (canvas * 0.6).astype(np.uint8)
     for joint, person in np.argwhere(present.T):
-        _fill_disc(canvas, np.rint(xy[person, joint]), joint_radius, OPENPOSE_COLORS[joint])
+        _fill_disc(canvas, np.rint(xy[person, joint]), joint_radius, colors[joint])
     return canvas
 
 
@@ -211,24 +223,26 @@ def draw_pose_grid(
     ncols: int = 4,
     cell_size: int = 256,
     path=None,
+    skeleton: Skeleton = COCO_17,
 ):
     """A grid of OpenPose drawings, each with its caption wrapped underneath.
 
     Args:
-        keypoints: ``(N, 17, 3)`` COCO-17 poses (torch or numpy) in a frame of ``canvas_size``.
+        keypoints: ``(N, K, 3)`` poses of ``skeleton`` (torch or numpy) in a frame of ``canvas_size``.
         captions: ``N`` captions, or ``None``.
         canvas_size: the keypoints' frame, ``S`` or ``(height, width)``.
         ncols: cells per row.
         cell_size: side of each drawing in pixels (the figure is drawn at 100 dpi).
         path: where to write the image (format from the suffix, e.g. ``.png``); ``None`` returns the
             matplotlib ``Figure`` instead.
+        skeleton: the poses' layout (default COCO-17), as in :func:`draw_openpose`.
 
     Returns:
         the written path, or the ``Figure``.
     """
     kp = _as_numpy(keypoints)
     if kp.ndim != 3:
-        raise ValueError(f"draw_pose_grid: expected keypoints (N, 17, 3), got shape {kp.shape}")
+        raise ValueError(f"draw_pose_grid: expected keypoints (N, {skeleton.num_joints}, 3), got shape {kp.shape}")
     n = len(kp)
     if captions is not None and len(captions) != n:
         raise ValueError(f"draw_pose_grid: got {len(captions)} captions for {n} poses; give one per pose or None")
@@ -246,7 +260,7 @@ def draw_pose_grid(
         if i >= n:
             ax.set_axis_off()
             continue
-        ax.imshow(draw_openpose(kp[i], canvas_size, cell_size), interpolation="nearest")
+        ax.imshow(draw_openpose(kp[i], canvas_size, cell_size, skeleton=skeleton), interpolation="nearest")
         if captions is not None:
             ax.set_xlabel(textwrap.fill(captions[i], width=max(10, cell_size // 7)), fontsize=8)
     return _finish(fig, path)

@@ -9,16 +9,18 @@ authors' released diffusers folder (see the README, "Using the paper's released 
 Into ``--out`` go, for pose ``i`` (all poses of the first prompt first):
 
 * ``pose_{i:04d}.png``: the ControlNet-ready OpenPose-18 drawing, on the ``--size`` canvas;
-* ``pose_{i:04d}_keypoints.json``: the pose as OpenPose JSON (confidence = the heatmap peak);
+* ``pose_{i:04d}_keypoints.json``: the pose as OpenPose JSON (confidence = the heatmap peak), unless the
+  model's skeleton has no OpenPose form (a custom layout; ``poses.json`` holds its poses);
 * ``grid.png``: the first poses (at most 64) with their prompts;
-* ``poses.json``: ``[{"prompt", "seed", "index", "width", "height", "keypoints": [x, y, v] * 17}]``,
-  COCO-17 order, ``x, y`` in pixels of the canvas, ``v`` 2 (present) or 0 (absent). ``index`` is
-  ``i``; ``seed`` is the pose's own seed: ``--seed SEED --num-samples 1`` with its prompt draws it again.
+* ``poses.json``: ``[{"prompt", "seed", "index", "width", "height", "keypoints": [x, y, v] * K}]``, in the
+  joint order of the model's skeleton (``K`` = 17, COCO-17, unless it was trained on another layout), ``x, y``
+  in pixels of the canvas, ``v`` 2 (present) or 0 (absent). ``index`` is ``i``; ``seed`` is the pose's own
+  seed: ``--seed SEED --num-samples 1`` with its prompt draws it again.
 
 Pose control:
 
 * ``--init-pose FILE`` (an OpenPose JSON or a COCO keypoint-results JSON file, as :mod:`posegraph.io`
-  reads them; ``--pose-index`` picks one of its poses) with ``--keep legs`` (a body part, joint names,
+  reads them, converted to the model's skeleton; ``--pose-index`` picks one of its poses) with ``--keep legs`` (a body part, joint names,
   comma-separated) keeps those joints and generates the rest; with ``--strength S`` it edits the pose
   under the prompt (0 keeps it, 1 ignores it), keeping the ``--keep`` joints if given; alone it edits at
   strength 0.8. An OpenPose file's canvas is the output canvas unless ``--size`` says otherwise (the pose
@@ -55,6 +57,7 @@ from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, SCHEDULERS, PoseGraphPip
 from posegraph.pipelines.control import check_strength, keep_mask
 from posegraph.pipelines.limits import POSE_BYTES, available_memory_bytes, check_request_memory, format_bytes
 from posegraph.render import draw_openpose, draw_pose_grid, save_png
+from posegraph.skeleton import COCO_17, OPENPOSE_18, Skeleton, convert_keypoints, missing_joints
 
 __all__ = ["main"]
 
@@ -201,14 +204,14 @@ def _read_prompts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 
 
 def _record(prompt: str, seed: int, index: int, canvas: tuple[int, int], keypoints: torch.Tensor, **extra) -> dict:
-    """One ``poses.json`` entry; ``keypoints`` ``(17, 3)`` in pixels of the ``(height, width)`` canvas."""
+    """One ``poses.json`` entry; ``keypoints`` ``(K, 3)`` in pixels of the ``(height, width)`` canvas."""
     flat = [value for x, y, v in keypoints.tolist() for value in (round(x, 3), round(y, 3), int(v))]
     return {"prompt": prompt, "seed": seed, "index": index, **extra, "width": canvas[1], "height": canvas[0],
             "keypoints": flat}
 
 
 def _read_pose_file(parser: argparse.ArgumentParser, path: Path) -> tuple[torch.Tensor, tuple[int, int] | None]:
-    """The poses ``(N, 17, 3)`` of an OpenPose or COCO results file, and an OpenPose file's canvas."""
+    """The COCO-17 poses ``(N, 17, 3)`` of an OpenPose or COCO results file, and an OpenPose file's canvas."""
     try:
         content = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -228,7 +231,7 @@ def _read_pose_file(parser: argparse.ArgumentParser, path: Path) -> tuple[torch.
 
 
 def _read_init_pose(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[torch.Tensor, tuple[int, int]]:
-    """The ``--init-pose`` pose ``(17, 3)`` in pixels of the output canvas, and that canvas ``(height, width)``."""
+    """The ``--init-pose`` COCO-17 pose ``(17, 3)`` in pixels of the output canvas, and that canvas ``(height, width)``."""
     path = args.init_pose
     poses, file_canvas = _read_pose_file(parser, path)
     if not -len(poses) <= args.pose_index < len(poses):
@@ -346,9 +349,18 @@ def _run(parser, args, prompts: list[str], control: dict, canvas: tuple[int, int
     pipeline = _load(parser, args, device)
     if args.person is not None:
         return _write_scenes(parser, args, pipeline, prompts, canvas, folder)
-    output = _sample(parser, args, pipeline, prompts, control, canvas)
-    _write(output, args, canvas, folder)
+    output = _sample(parser, args, pipeline, prompts, _in_layout(parser, args, control, pipeline.skeleton), canvas)
+    _write(output, args, canvas, folder, pipeline.skeleton)
     return len(output.prompts)
+
+
+def _in_layout(parser: argparse.ArgumentParser, args: argparse.Namespace, control: dict, skeleton: Skeleton) -> dict:
+    """The pose-control arguments with the ``--init-pose`` pose (read as COCO-17) in the model's layout."""
+    try:
+        return {key: convert_keypoints(value, COCO_17, skeleton) if key in ("keypoints", "init_keypoints") else value
+                for key, value in control.items()}
+    except ValueError as error:
+        parser.error(f"--init-pose {args.init_pose}: {error}")
 
 
 def _report(args: argparse.Namespace, prompts: list[str], count: int) -> None:
@@ -357,13 +369,13 @@ def _report(args: argparse.Namespace, prompts: list[str], count: int) -> None:
         print("  scene_NNNN.png               ControlNet-ready OpenPose images, every person on one canvas")
         print("  scene_NNNN_keypoints.json    OpenPose JSON, one people entry per person")
         print("  coco_results.json            COCO keypoint results, one record per person (image_id = scene)")
-        print("  poses.json                   all keypoints (COCO-17, canvas pixels) with person and box")
+        print("  poses.json                   all keypoints (the model's joint order, canvas pixels) with person and box")
         return
     print(f"{count} poses for {len(prompts)} prompt(s) in {args.out}/:")
     print(f"  grid.png                     the first {min(count, GRID_LIMIT)} poses with their prompts")
     print("  pose_NNNN.png                ControlNet-ready OpenPose images")
     print("  pose_NNNN_keypoints.json     OpenPose JSON")
-    print("  poses.json                   all keypoints (COCO-17, canvas pixels)")
+    print("  poses.json                   all keypoints (the model's joint order, canvas pixels)")
 
 
 #: The pipeline's and compose_people's argument names in their messages -> the flags that set them.
@@ -409,21 +421,25 @@ def _write_records(path: Path, records) -> None:
         file.write("\n]\n")
 
 
-def _write(output, args: argparse.Namespace, canvas: tuple[int, int], folder: Path) -> None:
+def _write(output, args: argparse.Namespace, canvas: tuple[int, int], folder: Path, skeleton: Skeleton) -> None:
     """Each pose's PNG and OpenPose JSON, ``poses.json`` (written as the poses go) and ``grid.png`` into ``folder``."""
-    _write_records(folder / "poses.json", _pose_records(output, canvas, folder))
+    _write_records(folder / "poses.json", _pose_records(output, canvas, folder, skeleton))
     shown = slice(0, GRID_LIMIT)
     draw_pose_grid(output.keypoints[shown], output.prompts[shown], canvas_size=canvas,
-                   ncols=min(args.num_samples, 8), path=folder / "grid.png")
+                   ncols=min(args.num_samples, 8), path=folder / "grid.png", skeleton=skeleton)
 
 
-def _pose_records(output, canvas: tuple[int, int], folder: Path):
-    """Write each pose's PNG and OpenPose JSON into ``folder``, yielding its ``poses.json`` record."""
+def _pose_records(output, canvas: tuple[int, int], folder: Path, skeleton: Skeleton):
+    """Write each pose's PNG and OpenPose JSON (where the layout has an OpenPose form) into ``folder``, yielding
+    its ``poses.json`` record."""
+    openpose = not missing_joints(skeleton, OPENPOSE_18)
     poses = zip(output.prompts, output.seeds, output.keypoints, output.confidence)
     for index, (prompt, seed, keypoints, confidence) in enumerate(tqdm(poses, total=len(output.prompts),
                                                                        desc="writing")):
-        save_png(draw_openpose(keypoints, canvas, canvas), folder / f"pose_{index:04d}.png")
-        write_openpose_json(folder / f"pose_{index:04d}_keypoints.json", keypoints, canvas, confidence=confidence)
+        save_png(draw_openpose(keypoints, canvas, canvas, skeleton=skeleton), folder / f"pose_{index:04d}.png")
+        if openpose:
+            write_openpose_json(folder / f"pose_{index:04d}_keypoints.json", keypoints, canvas, confidence=confidence,
+                                skeleton=skeleton)
         yield _record(prompt, seed, index, canvas, keypoints)
 
 
@@ -433,7 +449,8 @@ def _write_scenes(parser, args, pipeline, prompts: list[str], canvas: tuple[int,
     _write_records(folder / "poses.json", _scene_records(parser, args, pipeline, prompts, canvas, folder, scenes))
     scene_ids = [index for index, scene in enumerate(scenes) for _ in scene.prompts]
     write_coco_keypoints(folder / "coco_results.json", torch.cat([scene.keypoints for scene in scenes]), scene_ids,
-                         canvas, scores=torch.cat([scene.confidence for scene in scenes]).mean(-1))
+                         canvas, scores=torch.cat([scene.confidence for scene in scenes]).mean(-1),
+                         skeleton=pipeline.skeleton)
     return len(scene_ids)
 
 
@@ -447,7 +464,8 @@ def _scene_records(parser, args, pipeline, prompts, canvas, folder: Path, scenes
         except ValueError as error:  # the boxes and the limits, checked before any sampling
             parser.error(_flags(str(error)))
         save_png(scene.draw(), folder / f"scene_{index:04d}.png")
-        scene.write_openpose_json(folder / f"scene_{index:04d}_keypoints.json")
+        if not missing_joints(scene.skeleton, OPENPOSE_18):
+            scene.write_openpose_json(folder / f"scene_{index:04d}_keypoints.json")
         scenes.append(scene)
         for person, (prompt, seed, box, pose) in enumerate(zip(scene.prompts, scene.seeds, scene.boxes,
                                                                scene.keypoints)):

@@ -6,10 +6,12 @@ both directions, :meth:`Skeleton.graph` / :meth:`Skeleton.batch` wrap node featu
 ``Batch``, and :meth:`Skeleton.adjacency` gives the dense symmetric normalised adjacency
 ``D^-1/2 (A + I) D^-1/2`` that dense graph layers use.
 
-Two layouts are built in: :data:`COCO_17` (the COCO keypoint order and its 19 bones, the order every
-tensor in posegraph uses) and :data:`OPENPOSE_18` (the body layout of ControlNet's OpenPose
-annotator, used only for drawing and export). :func:`coco_to_openpose` and :func:`openpose_to_coco`
-convert keypoints between them.
+Two layouts are built in (:data:`SKELETONS`): :data:`COCO_17` (the COCO keypoint order and its 19 bones, the
+default layout of models, data and metrics) and :data:`OPENPOSE_18` (the body layout of ControlNet's OpenPose
+annotator: COCO-17 plus the neck). Any other layout is a :class:`Skeleton` of its own, stored in a model's
+config as :meth:`Skeleton.to_config` and read back by :func:`resolve_skeleton`. :func:`convert_keypoints`
+carries keypoints between layouts by joint name (the neck is the middle of the shoulders);
+:func:`coco_to_openpose` and :func:`openpose_to_coco` are its two common cases.
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
-__all__ = ["Skeleton", "COCO_17", "OPENPOSE_18", "BODY_PARTS", "coco_to_openpose", "openpose_to_coco"]
+__all__ = ["Skeleton", "COCO_17", "OPENPOSE_18", "SKELETONS", "BODY_PARTS", "resolve_skeleton", "convert_keypoints",
+           "missing_joints", "coco_to_openpose", "openpose_to_coco"]
 
 
 def _mirror_name(name: str) -> str:
@@ -109,6 +112,28 @@ class Skeleton:
 
     def __repr__(self) -> str:
         return f"Skeleton({self.name!r}, num_joints={self.num_joints}, num_bones={len(self.bones)})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Skeleton) and self.to_config() == other.to_config()
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.names, self.bones))
+
+    def to_config(self) -> dict:
+        """The layout as JSON-ready values: ``{"name", "joints", "bones", "flip_permutation"}`` (what a model's
+        ``config.json`` stores for a layout that is not built in; :meth:`from_config` reads it back)."""
+        return {"name": self.name, "joints": list(self.names), "bones": [list(bone) for bone in self.bones],
+                "flip_permutation": self.flip_permutation.tolist()}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Skeleton":
+        """The layout :meth:`to_config` wrote."""
+        unknown = sorted(set(config) - {"name", "joints", "bones", "flip_permutation"})
+        if unknown or "joints" not in config or "bones" not in config:
+            raise ValueError(f"Skeleton.from_config: expected {{'name', 'joints', 'bones', 'flip_permutation'}} "
+                             f"(joints and bones required), got keys {sorted(config)}")
+        return cls(config["joints"], [tuple(bone) for bone in config["bones"]], config.get("flip_permutation"),
+                   name=config.get("name", "custom"))
 
     def index(self, name: str) -> int:
         """The position of joint ``name`` on the joint axis."""
@@ -225,8 +250,58 @@ OPENPOSE_18 = Skeleton(
     name="openpose_18",
 )
 
-# OpenPose-18 joint -> COCO-17 joint (neck, index 1, is built from both shoulders).
-_OPENPOSE_FROM_COCO = (0, -1, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
+#: The built-in layouts by name (what a model config's ``skeleton`` names).
+SKELETONS: dict[str, Skeleton] = {"coco_17": COCO_17, "openpose_18": OPENPOSE_18}
+
+
+def resolve_skeleton(skeleton: "str | dict | Skeleton") -> Skeleton:
+    """The layout a model config's ``skeleton`` holds: a built-in name (:data:`SKELETONS`), a
+    :meth:`Skeleton.to_config` dict, or a :class:`Skeleton` itself."""
+    if isinstance(skeleton, Skeleton):
+        return skeleton
+    if isinstance(skeleton, dict):
+        return Skeleton.from_config(skeleton)
+    if isinstance(skeleton, str) and skeleton in SKELETONS:
+        return SKELETONS[skeleton]
+    raise ValueError(f"unknown skeleton {skeleton!r}; use one of {list(SKELETONS)}, a Skeleton or its to_config() dict")
+
+
+_SHOULDERS = ("left_shoulder", "right_shoulder")
+
+
+def missing_joints(source: Skeleton, target: Skeleton) -> list[str]:
+    """The joints of ``target`` that :func:`convert_keypoints` cannot take from ``source`` (none: it converts)."""
+    derived = {"neck"} if all(name in source.names for name in _SHOULDERS) else set()
+    return [name for name in target.names if name not in source.names and name not in derived]
+
+
+def convert_keypoints(keypoints, source: Skeleton, target: Skeleton):
+    """Keypoints ``(..., K_source, 3)`` of layout ``source`` -> ``(..., K_target, 3)`` of ``target`` (torch or numpy).
+
+    Every joint of ``target`` is taken from the ``source`` joint of the same name. A ``"neck"`` that ``source``
+    lacks is the midpoint of its shoulders, present (``v = 2``) only where both shoulders are (``v > 0``) and
+    ``(0, 0, 0)`` elsewhere, as OpenPose draws it.
+
+    Raises:
+        ValueError: the keypoints do not have ``source``'s joint count, or ``target`` has a joint ``source``
+            cannot give (the message names it).
+    """
+    is_np = isinstance(keypoints, np.ndarray)
+    kp = torch.as_tensor(keypoints, dtype=torch.float32)
+    if kp.dim() < 2 or kp.shape[-2:] != (source.num_joints, 3):
+        raise ValueError(f"convert_keypoints: expected {source.name} keypoints of shape (..., {source.num_joints}, 3), "
+                         f"got {tuple(kp.shape)}")
+    missing = missing_joints(source, target)
+    if missing:
+        raise ValueError(f"convert_keypoints: {target.name} needs joints {missing} that {source.name} does not have "
+                         f"(its joints: {', '.join(source.names)})")
+    out = kp[..., [source.index(n) if n in source.names else 0 for n in target.names], :].clone()
+    if "neck" in target.names and "neck" not in source.names:
+        left, right = (kp[..., source.index(name), :] for name in _SHOULDERS)
+        both = (left[..., 2] > 0) & (right[..., 2] > 0)
+        neck = torch.cat([(left[..., :2] + right[..., :2]) / 2, torch.full_like(left[..., 2:], 2.0)], dim=-1)
+        out[..., target.index("neck"), :] = torch.where(both[..., None], neck, torch.zeros_like(neck))
+    return out.numpy() if is_np else out
 
 
 def coco_to_openpose(keypoints):
@@ -235,25 +310,9 @@ def coco_to_openpose(keypoints):
     The neck is the midpoint of the shoulders and is visible (v=2) only where both shoulders are
     (v > 0); elsewhere it is ``(0, 0, 0)``.
     """
-    is_np = isinstance(keypoints, np.ndarray)
-    kp = torch.as_tensor(keypoints, dtype=torch.float32)
-    if kp.shape[-2:] != (17, 3):
-        raise ValueError(f"coco_to_openpose: expected keypoints of shape (..., 17, 3), got {tuple(kp.shape)}")
-    idx = torch.tensor([max(i, 0) for i in _OPENPOSE_FROM_COCO])
-    out = kp[..., idx, :].clone()
-    ls, rs = kp[..., 5, :], kp[..., 6, :]
-    both = (ls[..., 2] > 0) & (rs[..., 2] > 0)
-    neck = torch.cat([(ls[..., :2] + rs[..., :2]) / 2, torch.full_like(ls[..., 2:], 2.0)], dim=-1)
-    out[..., 1, :] = torch.where(both[..., None], neck, torch.zeros_like(neck))
-    return out.numpy() if is_np else out
+    return convert_keypoints(keypoints, COCO_17, OPENPOSE_18)
 
 
 def openpose_to_coco(keypoints):
     """OpenPose-18 keypoints ``(..., 18, 3)`` -> COCO-17 ``(..., 17, 3)`` (the neck is dropped)."""
-    is_np = isinstance(keypoints, np.ndarray)
-    kp = torch.as_tensor(keypoints, dtype=torch.float32)
-    if kp.shape[-2:] != (18, 3):
-        raise ValueError(f"openpose_to_coco: expected keypoints of shape (..., 18, 3), got {tuple(kp.shape)}")
-    inv = [_OPENPOSE_FROM_COCO.index(c) for c in range(17)]
-    out = kp[..., inv, :].clone()
-    return out.numpy() if is_np else out
+    return convert_keypoints(keypoints, OPENPOSE_18, COCO_17)

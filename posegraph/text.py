@@ -27,10 +27,19 @@ from typing import Sequence
 
 import torch
 
-__all__ = ["TextEncoder", "DEFAULT_ENCODER_NAMES"]
+__all__ = ["TextEncoder", "DEFAULT_ENCODER_NAMES", "ENCODE_BATCH", "pad_tokens"]
 
 #: Names that resolve to the bundled all-MiniLM-L6-v2 folder.
 DEFAULT_ENCODER_NAMES = ("default", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+
+#: Prompts encoded per forward pass of the encoder (:meth:`TextEncoder.encode_unique`, :meth:`~TextEncoder.encode_cached`).
+ENCODE_BATCH = 256
+
+
+def pad_tokens(embeddings: torch.Tensor, mask: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token embeddings ``(batch, L, D)`` and mask ``(batch, L)`` padded with zeros / ``False`` to ``length`` tokens."""
+    extra = length - embeddings.shape[1]
+    return torch.nn.functional.pad(embeddings, (0, 0, 0, extra)), torch.nn.functional.pad(mask, (0, extra))
 
 
 def _default_model_path() -> Path:
@@ -74,11 +83,13 @@ def _load_error(name: str, folder: Path | None, error: Exception) -> OSError:
     )
 
 
-class TextEncoder:
+class TextEncoder(torch.nn.Module):
     """A frozen transformers text encoder and its tokenizer.
 
     Build it with :meth:`from_pretrained`. Attributes ``model`` (the ``torch.nn.Module``) and
-    ``tokenizer`` are the transformers objects.
+    ``tokenizer`` are the transformers objects. A ``torch.nn.Module`` itself, so ``.to(device, dtype)`` moves
+    the model and the empty prompt's embedding (a pipeline's ``.to`` moves it with the unet); it is never
+    trained and never saved with a checkpoint (see :meth:`to_config`).
 
     Args:
         model: a transformers text model whose output has ``last_hidden_state``.
@@ -91,6 +102,7 @@ class TextEncoder:
 
     def __init__(self, model: torch.nn.Module, tokenizer, name_or_path: str, max_length: int | None = None,
                  cache_dtype: torch.dtype | None = None):
+        super().__init__()
         self.model = model.eval().requires_grad_(False)
         self.tokenizer = tokenizer
         self.name_or_path = str(name_or_path)
@@ -104,7 +116,9 @@ class TextEncoder:
         self.max_length = max_length
         self.cache_dtype = cache_dtype
         self._cache: dict[str, tuple[torch.Tensor, int]] = {}  # prompt -> (rows, tokens)
-        self._null = self.encode([""])  # the empty prompt, computed once (see null_embedding)
+        null, null_mask = self.encode([""])  # the empty prompt, computed once (see null_embedding)
+        self.register_buffer("null", null, persistent=False)
+        self.register_buffer("null_mask", null_mask, persistent=False)
 
     def __repr__(self) -> str:
         return (f"TextEncoder({self.name_or_path!r}, hidden_size={self.hidden_size}, max_length={self.max_length}, "
@@ -167,12 +181,6 @@ class TextEncoder:
         """``{"name_or_path", "max_length"}``: enough for :meth:`from_pretrained` to load this encoder again."""
         return {"name_or_path": self.name_or_path, "max_length": self.max_length}
 
-    def to(self, device: str | torch.device | None = None, dtype: torch.dtype | None = None) -> "TextEncoder":
-        """Move the encoder (not its cache, which stays on the CPU); returns ``self``."""
-        self.model.to(device=device, dtype=dtype)
-        self._null = self.encode([""])
-        return self
-
     @property
     def hidden_size(self) -> int:
         """Width ``D`` of the token embeddings."""
@@ -225,12 +233,31 @@ class TextEncoder:
         """The empty prompt's embedding, repeated: ``(batch, length, hidden)`` and mask ``(batch, length)``.
 
         Classifier-free guidance trains and samples with it in place of the text. It is encoded once,
-        when the encoder is built (or moved), so this never runs the model.
+        when the encoder is built, and moves with it, so this never runs the model.
         """
-        embedding, mask = self._null
-        return embedding.repeat(batch, 1, 1), mask.repeat(batch, 1)
+        return self.null.repeat(batch, 1, 1), self.null_mask.repeat(batch, 1)
 
-    def encode_cached(self, prompts: Sequence[str], batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode_unique(self, prompts: Sequence[str], batch_size: int = ENCODE_BATCH
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Encode each distinct prompt once, ``batch_size`` at a time; the empty prompt is :meth:`null_embedding`.
+
+        Returns:
+            embeddings ``(num_distinct, L, D)`` and mask ``(num_distinct, L)`` bool, padded to the longest, and
+            for every prompt its row ``(len(prompts),)``: ``embeddings[rows]`` are the prompts' embeddings.
+        """
+        prompts = self._check(prompts)
+        distinct = [p for p in dict.fromkeys(prompts) if p != ""]
+        parts = [self.encode(distinct[i:i + batch_size]) for i in range(0, len(distinct), batch_size)]
+        if "" in prompts or not parts:
+            parts.append(self.null_embedding(1) if "" in prompts else self.encode([]))
+            distinct += [""] if "" in prompts else []
+        length = max(embeddings.shape[1] for embeddings, _ in parts)
+        padded = [pad_tokens(embeddings, mask, length) for embeddings, mask in parts]
+        row = {prompt: i for i, prompt in enumerate(distinct)}
+        return (torch.cat([e for e, _ in padded]), torch.cat([m for _, m in padded]).bool(),
+                torch.tensor([row[p] for p in prompts], dtype=torch.long))
+
+    def encode_cached(self, prompts: Sequence[str], batch_size: int = ENCODE_BATCH) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`encode`, remembering each distinct prompt's embedding so it is computed once.
 
         New prompts are encoded in batches of ``batch_size``, sorted by length so little is padded.

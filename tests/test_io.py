@@ -100,7 +100,7 @@ def test_openpose_with_nobody(tmp_path):
 
 
 def test_openpose_writer_rejects_bad_input(tmp_path):
-    with pytest.raises(ValueError, match=r"write_openpose_json: expected COCO-17 keypoints"):
+    with pytest.raises(ValueError, match=r"write_openpose_json: expected coco_17 keypoints"):
         write_openpose_json(tmp_path / "x.json", torch.zeros(18, 3), frame_size=64)
     with pytest.raises(ValueError, match="canvas_size must be a positive S or"):
         write_openpose_json(tmp_path / "x.json", torch.zeros(17, 3), frame_size=64, canvas_size=(1, 2, 3))
@@ -143,7 +143,7 @@ def test_coco_writer_rejects_bad_input(tmp_path):
         write_coco_keypoints(tmp_path / "x.json", kp, [1], frame_size=64)
     with pytest.raises(ValueError, match="got 3 scores for 2 poses"):
         write_coco_keypoints(tmp_path / "x.json", kp, [1, 2], frame_size=64, scores=[1, 1, 1])
-    with pytest.raises(ValueError, match="expected COCO-17 keypoints"):
+    with pytest.raises(ValueError, match="expected coco_17 keypoints"):
         write_coco_keypoints(tmp_path / "x.json", torch.zeros(2, 17, 2), [1, 2], frame_size=64)
 
 

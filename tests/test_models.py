@@ -2,14 +2,19 @@
 any batch size, per-sample timesteps, no cross-sample mixing, the plain-UNet ablation, presets, bad input."""
 import inspect
 import json
+import re
 
 import pytest
 import torch
 
 from posegraph.models import GUNet, PRESETS
 from posegraph.models.gunet import pool_text
-from posegraph.models.blocks import UNetUnit
-from posegraph.nn import GRAPH_LAYERS, SkeletonGraphBlock
+from posegraph.models.state_dict_keys import convert_key, older_parameter_order
+from diffusers.models.resnet import ResnetBlock2D
+from safetensors.torch import save_file
+from posegraph.models.blocks import GraphBlock
+from posegraph.nn import GRAPH_LAYERS, SkeletonGraphBlock, SkeletonGraphLayer
+from posegraph.skeleton import COCO_17, OPENPOSE_18, Skeleton
 
 LAYERS = [name for name in GRAPH_LAYERS if name != "none"]
 
@@ -28,12 +33,14 @@ def inputs(model, batch=2, tokens=6, seed=0):
 
 
 def wake_graph_blocks(model, seed=1):
-    """Give the zero-initialised output projections of the graph adapters random weights."""
+    """Give the zero-initialised output projections of the graph blocks random weights."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for module in model.modules():
-            if hasattr(module, "proj_out") and hasattr(module, "graph"):
+            if isinstance(module, GraphBlock):
                 module.proj_out.weight.copy_(torch.randn(module.proj_out.weight.shape, generator=g) * 0.3)
+                if isinstance(module.layer, SkeletonGraphBlock):  # the residual layer of older checkpoints
+                    module.layer.proj.weight.copy_(torch.randn(module.layer.proj.weight.shape, generator=g) * 0.3)
     return model
 
 
@@ -43,7 +50,7 @@ def public(config):
 
 
 def graph_blocks(model):
-    return [name for name, module in model.named_modules() if isinstance(module, SkeletonGraphBlock)]
+    return [name for name, module in model.named_modules() if isinstance(module, SkeletonGraphLayer)]
 
 
 # --- outputs -----------------------------------------------------------------------------------------
@@ -55,8 +62,8 @@ def test_tiny_expected_slice():
     sample, text = torch.randn(2, 17, 16, 16, generator=g), torch.randn(2, 6, 32, generator=g)
     with torch.no_grad():
         out = model(sample, torch.tensor([10, 900]), text).sample
-    expected_first = torch.tensor([-0.1256, 0.0315, 0.1632, 0.0480, -0.1741, 0.2358, -0.0325, 0.4579])
-    expected_last = torch.tensor([0.3033, 0.5662, -0.1358, -0.1818, -0.0059, 0.1482, 0.0802, -0.0149])
+    expected_first = torch.tensor([0.0100, -0.0546, -0.1592, 0.0809, 0.1497, 0.0884, -0.1720, -0.1464])
+    expected_last = torch.tensor([-0.0214, 0.2188, -0.3822, 0.0513, 0.0305, -0.0833, 0.1049, -0.0090])
     assert torch.allclose(out[0, 0, 0, :8], expected_first, atol=1e-3)
     assert torch.allclose(out[1, 16, 15, -8:], expected_last, atol=1e-3)
 
@@ -204,9 +211,9 @@ def test_a_fresh_graph_model_computes_the_plain_unet():
 
 
 def test_graph_positions_name_levels():
-    assert graph_blocks(tiny()) == ["mid.1.graph.graph"]
+    assert graph_blocks(tiny()) == ["mid_block.graph.layer"]
     assert graph_blocks(tiny(graph_positions=["down_0", "up_1"])) == [
-        "down_levels.0.units.0.graph.graph", "up_levels.0.units.0.graph.graph"]  # up_levels run deepest first
+        "down_blocks.0.graph.layer", "up_blocks.0.graph.layer"]  # up_blocks run deepest first
     assert len(graph_blocks(tiny(graph_positions="all"))) == 5
 
 
@@ -218,6 +225,49 @@ def test_graph_options_reach_the_blocks():
     model = tiny(graph_learnable_edge_weight=True, graph_kwargs={"dense": True})
     block = model.get_submodule(graph_blocks(model)[0])
     assert block.dense and block.log_edge_weight is not None
+
+
+def test_a_graph_block_has_one_residual_path_and_older_ones_keep_their_inner_one():
+    block = GraphBlock(16, size=4, layer="gcn", skeleton=COCO_17, channels_per_joint=2, node_features="map")
+    older = GraphBlock(16, size=4, layer="gcn", skeleton=COCO_17, channels_per_joint=2, node_features="map")
+    older.use_residual_layer()
+    assert "layer.proj.weight" not in block.state_dict() and "layer.proj.weight" in older.state_dict()
+    x = torch.randn(2, 16, 4, 4, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for module in (block, older):
+            for p in module.parameters():
+                p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())) * 0.3)
+        for module, inner_residual in ((block, False), (older, True)):
+            layer, h = module.layer, module.proj_in(x)
+            nodes = h.reshape(2, 17, 2 * 4 * 4)
+            messages = layer.act(layer._convolve(layer.norm(nodes)))
+            inner = nodes + layer.proj(messages) if inner_residual else messages
+            torch.testing.assert_close(module(x), x + module.proj_out(inner.reshape(h.shape)))
+
+
+def test_the_skeleton_is_the_one_source_of_the_joint_count(tmp_path):
+    five = Skeleton(["nose", "left_wrist", "right_wrist", "left_ankle", "right_ankle"],
+                    [("nose", "left_wrist"), ("nose", "right_wrist"), ("nose", "left_ankle"), ("nose", "right_ankle")],
+                    name="five")
+    openpose = tiny(skeleton="openpose_18", graph_positions="all")
+    assert openpose.skeleton is OPENPOSE_18 and openpose.config.in_channels == openpose.config.out_channels == 18
+    assert tiny(skeleton=OPENPOSE_18).config.skeleton == "openpose_18"  # a built-in layout is stored by name
+    model = wake_graph_blocks(tiny(skeleton=five, graph_positions="all"))
+    assert model.config.skeleton == five.to_config() and model.config.in_channels == 5
+    assert all(layer.num_joints == 5 for layer in model.modules() if isinstance(layer, SkeletonGraphLayer))
+    sample, timestep, text = inputs(model, 2)
+    model.save_pretrained(tmp_path)
+    loaded = GUNet.from_pretrained(tmp_path).eval()
+    assert loaded.skeleton == five
+    with torch.no_grad():
+        assert torch.equal(loaded(sample, timestep, text).sample, model(sample, timestep, text).sample)
+    with pytest.raises(ValueError, match="GUNet: the skeleton 'openpose_18' has 18 joints, one heatmap each, so "
+                                         "in_channels and out_channels must both be 18; got in_channels=17"):
+        GUNet.from_preset("tiny", skeleton="openpose_18", in_channels=17, out_channels=17)
+    with pytest.raises(ValueError, match="the skeleton 'coco_17' has 17 joints.*got in_channels=17, out_channels=18"):
+        GUNet.from_preset("tiny", out_channels=18)
+    with pytest.raises(ValueError, match="GUNet.from_preset: unknown skeleton 'coco'"):
+        GUNet.from_preset("tiny", skeleton="coco")
 
 
 # --- gradients ---------------------------------------------------------------------------------------
@@ -235,16 +285,17 @@ def test_a_fresh_model_trains_the_graph_output_projection_first():
     model = tiny().train()
     sample, timestep, text = inputs(model, 2)
     model(sample, timestep, text).sample.pow(2).mean().backward()
-    adapter = model.mid[1].graph
+    adapter = model.mid_block.graph
     assert adapter.proj_out.weight.grad.abs().sum() > 0
-    assert adapter.graph.conv.lin.weight.grad.abs().sum() == 0
+    assert adapter.layer.conv.lin.weight.grad.abs().sum() == 0
 
 
-def test_gradient_checkpointing_recomputes_each_unit_and_gives_the_same_gradients(monkeypatch):
+def test_gradient_checkpointing_recomputes_each_layer_and_gives_the_same_gradients(monkeypatch):
+    """Every layer (one resnet each; the middle's two halves too) runs again in the backward pass."""
     model = wake_graph_blocks(tiny(graph_positions="all")).train()
     sample, timestep, text = inputs(model, 3)
-    calls, unit_forward = [], UNetUnit.forward
-    monkeypatch.setattr(UNetUnit, "forward", lambda self, *args: calls.append(1) or unit_forward(self, *args))
+    calls, resnet_forward = [], ResnetBlock2D.forward
+    monkeypatch.setattr(ResnetBlock2D, "forward", lambda self, *args: calls.append(1) or resnet_forward(self, *args))
 
     def gradients_and_unit_calls():
         calls.clear()
@@ -255,7 +306,7 @@ def test_gradient_checkpointing_recomputes_each_unit_and_gives_the_same_gradient
     plain, plain_calls = gradients_and_unit_calls()
     model.enable_gradient_checkpointing()
     checkpointed, checkpointed_calls = gradients_and_unit_calls()
-    assert checkpointed_calls == 2 * plain_calls  # every unit ran again in the backward pass
+    assert checkpointed_calls == 2 * plain_calls  # every layer ran again in the backward pass
     for name in plain:
         torch.testing.assert_close(checkpointed[name], plain[name], rtol=0, atol=1e-6, msg=name)
     calls.clear()
@@ -265,6 +316,70 @@ def test_gradient_checkpointing_recomputes_each_unit_and_gives_the_same_gradient
 
 
 # --- save / load, config, determinism ---------------------------------------------------------------
+
+
+#: The parameter groups of ``tiny(graph_positions="all", layers_per_block=2)`` in the order the model registered
+#: them before its levels became blocks (a level was a list of units, its resampler a Sequential).
+OLD_LAYOUT = [
+    "time_embedding.linear_1", "time_embedding.linear_2", "conv_in.1",
+    "down_levels.0.units.0.resnet", "down_levels.0.units.0.attention", "down_levels.0.units.1.resnet",
+    "down_levels.0.units.1.attention", "down_levels.0.units.1.graph", "down_levels.0.resample",
+    "down_levels.1.units.0.resnet", "down_levels.1.units.0.attention", "down_levels.1.units.1.resnet",
+    "down_levels.1.units.1.attention", "down_levels.1.units.1.graph",
+    "mid.0.resnet", "mid.0.attention", "mid.1.resnet", "mid.1.graph",
+    "up_levels.0.units.0.resnet", "up_levels.0.units.0.attention", "up_levels.0.units.1.resnet",
+    "up_levels.0.units.1.attention", "up_levels.0.units.1.graph", "up_levels.0.resample",
+    "up_levels.1.units.0.resnet", "up_levels.1.units.0.attention", "up_levels.1.units.1.resnet",
+    "up_levels.1.units.1.attention", "up_levels.1.units.1.graph", "norm_out", "conv_out.1",
+]
+
+
+def old_groups(names):
+    """The parameter groups of older parameter ``names``, in order, each once."""
+    groups = [re.sub(r"\.(resnet|attention|graph|resample)\..*|\.(weight|bias)$", r".\1", n).rstrip(".") for n in names]
+    return [g for i, g in enumerate(groups) if i == 0 or groups[i - 1] != g]
+
+
+def old_name(name):
+    """A parameter's name before the levels became blocks (two layers per level)."""
+    rules = [(r"(down|up)_blocks\.(\d)\.resnets\.(\d)", r"\1_levels.\2.units.\3.resnet"),
+             (r"(down|up)_blocks\.(\d)\.attentions\.(\d)", r"\1_levels.\2.units.\3.attention"),
+             (r"(down|up)_blocks\.(\d)\.graph", r"\1_levels.\2.units.1.graph"),
+             (r"down_blocks\.(\d)\.downsampler\.conv", r"down_levels.\1.resample.layers.1"),
+             (r"up_blocks\.(\d)\.upsampler\.conv", r"up_levels.\1.resample.layers.0"),
+             (r"mid_block\.resnets\.(\d)", r"mid.\1.resnet"), (r"mid_block\.attention", "mid.0.attention"),
+             (r"mid_block\.graph", "mid.1.graph")]
+    for pattern, replacement in rules:
+        name = re.sub("^" + pattern, replacement, name)
+    return name.replace(".graph.layer.", ".graph.graph.")  # a graph block's layer was its graph
+
+
+def test_checkpoints_with_the_older_parameter_names_load_and_compute_the_same(tmp_path):
+    """Older checkpoints: other names, and graph blocks whose layer had its own residual path and projection."""
+    model = tiny(graph_positions="all", layers_per_block=2, graph_learnable_edge_weight=True)
+    for module in model.modules():
+        if isinstance(module, GraphBlock):
+            module.use_residual_layer()
+    model = wake_graph_blocks(model)
+    old = {old_name(name): tensor for name, tensor in model.state_dict().items()}
+    assert set(old_groups(old)) == set(OLD_LAYOUT)
+    assert {convert_key(name) for name in old} == set(model.state_dict())
+    parameters = [name for name, _ in model.named_parameters()]  # an optimiser's state follows the older order
+    assert old_groups([old_name(name) for name in older_parameter_order(parameters)]) == OLD_LAYOUT
+    sample, timestep, text = inputs(model, 2)
+    with torch.no_grad():
+        expected = model(sample, timestep, text).sample
+        fresh = tiny(seed=5, graph_positions="all", layers_per_block=2, graph_learnable_edge_weight=True)
+        fresh.load_state_dict(old)  # strict: every older name found its parameter
+        assert torch.equal(fresh(sample, timestep, text).sample, expected)
+        model.save_config(tmp_path)
+        save_file({name: tensor.contiguous() for name, tensor in old.items()},
+                  tmp_path / "diffusion_pytorch_model.safetensors")
+        loaded, info = GUNet.from_pretrained(tmp_path, output_loading_info=True, low_cpu_mem_usage=False)
+        assert not any(info.values())
+        assert torch.equal(loaded.eval()(sample, timestep, text).sample, expected)
+        assert torch.equal(GUNet.from_pretrained(tmp_path).eval()(sample, timestep, text).sample, expected)
+
 
 
 def test_save_load_round_trip(tmp_path):
@@ -306,8 +421,9 @@ def test_presets_and_overrides():
     model = GUNet.from_preset("tiny", graph_layer="gat", cross_attention_dim=768)
     assert model.config.graph_layer == "gat" and model.config.cross_attention_dim == 768
     default = GUNet()
-    assert {k: default.config[k] for k in PRESETS["cpu"]} == {
-        k: tuple(v) if isinstance(v, list) else v for k, v in PRESETS["cpu"].items()}
+    assert public(GUNet.from_preset("cpu").config) == public(default.config)  # cpu: the constructor's defaults
+    for name, preset in PRESETS.items():  # a preset lists only what differs from the defaults
+        assert all(default.config[k] != v for k, v in preset.items()), name
 
 
 @pytest.mark.parametrize("batch", [1, 3, 64])
@@ -321,7 +437,7 @@ def test_cpu_preset_runs(batch):
 
 @pytest.mark.slow
 def test_paper_preset_runs_at_batch_1_and_3():
-    """The paper's size (the upstream model crashed at these batch sizes)."""
+    """The paper's size runs at odd batch sizes too."""
     torch.manual_seed(0)
     model = GUNet.from_preset("paper").eval()
     assert model.config.block_out_channels == (320, 640, 1280, 1280) and model.config.cross_attention_dim == 768

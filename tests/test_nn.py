@@ -4,7 +4,8 @@ import torch
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn.conv import GATConv, GCNConv, ResGatedGraphConv
 
-from posegraph.nn import GRAPH_LAYERS, SkeletonGraphBlock, make_graph_layer, resolve_graph_layer, takes_edge_weight
+from posegraph.nn import (GRAPH_LAYERS, SkeletonGraphBlock, SkeletonGraphLayer, make_graph_layer, resolve_graph_layer,
+                          takes_edge_weight)
 from posegraph.skeleton import COCO_17, OPENPOSE_18
 
 LAYERS = [name for name in GRAPH_LAYERS if name != "none"]
@@ -39,7 +40,7 @@ def per_joint_maps(x, perm):
 # --- registry ----------------------------------------------------------------------------------------
 
 
-def test_registry_names_the_layers_the_issue_asks_for():
+def test_the_registry_names_the_common_pyg_layers():
     assert set(GRAPH_LAYERS) >= {"none", "gcn", "gat", "gatv2", "cheb", "graphconv", "sage", "transformer"}
     assert resolve_graph_layer("none") is None and make_graph_layer("none", 4, 4) is None
 
@@ -90,6 +91,24 @@ def test_a_fresh_block_is_the_identity_on_nodes_and_maps(layer):
     assert torch.equal(pixel_block(maps), maps)
 
 
+@pytest.mark.parametrize("node_features", ["map", "pixel"])
+def test_the_layer_is_the_block_without_its_residual_path(node_features):
+    channels = 3 * 2 * 2 if node_features == "map" else 3
+    b = block("gcn", channels, node_features=node_features, learnable_edge_weight=True)
+    layer = SkeletonGraphLayer(channels, "gcn", node_features=node_features, learnable_edge_weight=True)
+    assert repr(layer) == repr(b).replace("SkeletonGraphBlock", "SkeletonGraphLayer")
+    assert set(b.state_dict()) - set(layer.state_dict()) == {"proj.weight", "proj.bias"}
+    layer.load_state_dict({k: v for k, v in b.state_dict().items() if not k.startswith("proj.")})
+    nodes, maps = randn(2, K, channels), randn(2, K * 3, 2, 2)
+    with torch.no_grad():
+        if node_features == "map":
+            assert torch.allclose(b(nodes), nodes + b.proj(layer(nodes)), atol=1e-6)
+        messages = layer(maps)
+        assert messages.shape == maps.shape and not torch.allclose(messages, maps)
+        assert torch.allclose(b(maps), maps + b.proj(b.message(b._to_nodes(maps))).reshape(maps.shape)
+                              if node_features == "map" else b(maps), atol=1e-6)
+
+
 def test_none_has_no_parameters():
     assert list(SkeletonGraphBlock(16, "none").parameters()) == []
 
@@ -135,7 +154,7 @@ def test_perturbing_sample_i_changes_no_other_sample(layer, node_features):
 @pytest.mark.parametrize("layer", LAYERS)
 @pytest.mark.parametrize("batch", [1, 2, 3, 4, 8, 17])
 def test_any_batch_size_gives_each_pose_its_own_answer(layer, batch):
-    """The upstream GUNet crashed at batch 1, 3, 4, 8 and mixed samples at 2 and 17."""
+    """Batch sizes that a graph product over the batch axis would get wrong (1, 3, 4, 8) or mix (2, 17)."""
     b = block(layer)
     x = randn(batch, K, 6)
     alone = torch.cat([b(x[i : i + 1]) for i in range(batch)])

@@ -208,7 +208,7 @@ def test_an_edit_runs_the_last_strength_share_of_the_steps_and_combines_with_kee
     ({"keypoints": torch.zeros(17, 2), "keep": "legs"}, "keypoints must have shape"),
     ({"keypoints": torch.zeros(18, 3), "keep": "legs"}, "keypoints has 18 joints"),
     ({"keypoints": torch.zeros(3, 17, 3), "keep": "legs"}, "keypoints holds 3 poses"),
-    ({"keypoints": "pose.json", "keep": "legs"}, "keypoints must be COCO-17"),
+    ({"keypoints": "pose.json", "keep": "legs"}, "keypoints must be coco_17 keypoints"),
     ({"keypoints": torch.zeros(17, 3), "keep": torch.ones(18, dtype=torch.bool)}, "keep: a mask must have shape (17,)"),
     ({"keypoints": torch.zeros(17, 3), "keep": "tail"}, "keep: unknown body part or joint 'tail'"),
     ({"keypoints": torch.zeros(17, 3), "keep": [1, 0, 1]}, "keep must be"),
@@ -325,7 +325,7 @@ def test_generated_people_stay_inside_their_boxes(pipe):
     ({"boxes": [(0, 0, 100, 100), (120, 0, 100)]}, "boxes[1] must be four"),
     ({"keypoints": [torch.tensor([[150.0, 50.0, 2.0]] * 17), None]}, "keypoints[0]: pose 0, joint nose"),
     ({"keep": "legs"}, "keep is set for person 0 but keypoints[0] is None"),
-    ({"keypoints": [None]}, "keypoints must hold one pose (17, 3) or None per person (2), got 1"),
+    ({"keypoints": [None]}, "keypoints must hold one pose (K, 3) or None per person (2), got 1"),
     ({"strength": 0.5}, "strength is not accepted"),
 ])
 def test_bad_scenes_raise_naming_the_argument(pipe, kwargs, message):

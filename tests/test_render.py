@@ -183,7 +183,7 @@ def test_torch_input_and_several_people():
 
 @pytest.mark.parametrize("shape", [(18, 3), (17, 2), (2, 2, 17, 3)])
 def test_bad_keypoint_shapes_raise(shape):
-    with pytest.raises(ValueError, match=r"draw_openpose: expected COCO-17 keypoints"):
+    with pytest.raises(ValueError, match=r"draw_openpose: expected coco_17 keypoints"):
         draw_openpose(np.zeros(shape), 512)
 
 

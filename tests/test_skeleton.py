@@ -1,10 +1,13 @@
 """Skeleton layouts: COCO-17 facts, custom layouts, bad input, PyG views, adjacency, hops, conversion."""
+import json
+
 import numpy as np
 import pytest
 import torch
 from torch_geometric.data import Batch, Data
 
-from posegraph.skeleton import COCO_17, OPENPOSE_18, Skeleton, coco_to_openpose, openpose_to_coco
+from posegraph.skeleton import (COCO_17, OPENPOSE_18, SKELETONS, Skeleton, coco_to_openpose, convert_keypoints,
+                                missing_joints, openpose_to_coco, resolve_skeleton)
 
 LS, RS = COCO_17.index("left_shoulder"), COCO_17.index("right_shoulder")
 
@@ -250,3 +253,37 @@ def test_conversion_rejects_wrong_shapes():
         coco_to_openpose(torch.zeros(18, 3))
     with pytest.raises(ValueError, match=r"\(\.\.\., 18, 3\)"):
         openpose_to_coco(torch.zeros(17, 3))
+
+
+# --- layouts as config values, and conversion between layouts -----------------------------------------
+
+FIVE = Skeleton(["nose", "left_wrist", "right_wrist", "left_ankle", "right_ankle"],
+                [("nose", "left_wrist"), ("nose", "right_wrist"), ("nose", "left_ankle"), ("nose", "right_ankle")],
+                name="five")
+
+
+def test_a_layout_round_trips_through_its_config():
+    config = FIVE.to_config()
+    assert json.loads(json.dumps(config)) == config
+    assert config["flip_permutation"] == [0, 2, 1, 4, 3]
+    assert Skeleton.from_config(config) == FIVE and FIVE != COCO_17
+    assert resolve_skeleton(config) == FIVE and resolve_skeleton("openpose_18") is OPENPOSE_18
+    assert resolve_skeleton(COCO_17) is COCO_17 and SKELETONS == {"coco_17": COCO_17, "openpose_18": OPENPOSE_18}
+    with pytest.raises(ValueError, match="unknown skeleton 'coco'"):
+        resolve_skeleton("coco")
+    with pytest.raises(ValueError, match="joints and bones required"):
+        Skeleton.from_config({"name": "x", "joints": ["a"]})
+
+
+def test_keypoints_convert_between_layouts_by_joint_name():
+    kp = random_coco((2,), seed=3)
+    five = convert_keypoints(kp, COCO_17, FIVE)
+    assert five.shape == (2, 5, 3)
+    for k, name in enumerate(FIVE.names):
+        assert torch.equal(five[:, k], kp[:, COCO_17.index(name)])
+    assert missing_joints(FIVE, COCO_17)[:2] == ["left_eye", "right_eye"] and missing_joints(COCO_17, FIVE) == []
+    assert missing_joints(COCO_17, OPENPOSE_18) == []  # the neck comes from the shoulders
+    with pytest.raises(ValueError, match=r"coco_17 needs joints \['left_eye'"):
+        convert_keypoints(five, FIVE, COCO_17)
+    with pytest.raises(ValueError, match=r"expected five keypoints of shape \(\.\.\., 5, 3\)"):
+        convert_keypoints(kp, FIVE, COCO_17)

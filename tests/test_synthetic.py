@@ -27,7 +27,7 @@ def samples() -> SyntheticSamples:
     return SyntheticPoseGenerator(size=SIZE, seed=0).sample(3000)
 
 
-def test_the_vocabulary_covers_the_issue_and_every_id_is_wired():
+def test_the_vocabulary_covers_the_required_actions_and_every_id_is_wired():
     assert set(REQUIRED) <= set(ACTIONS) and len(set(ACTIONS)) == len(ACTIONS)
     for action in ACTIONS:
         base, side = split_action(action)

@@ -103,6 +103,23 @@ def test_null_embedding_is_the_empty_prompt_repeated(minilm):
     assert torch.equal(null, empty.expand(3, -1, -1)) and torch.equal(mask, empty_mask.expand(3, -1))
 
 
+def test_encode_unique_encodes_each_distinct_prompt_once_and_the_empty_one_as_the_null(minilm, monkeypatch):
+    calls = []
+    encode = minilm.encode
+    monkeypatch.setattr(minilm, "encode", lambda prompts: calls.append(list(prompts)) or encode(prompts))
+    prompts = ["a man waving", "", "a person sitting down on a chair", "a man waving", ""]
+    embeddings, mask, rows = minilm.encode_unique(prompts, batch_size=1)
+    assert calls == [["a man waving"], ["a person sitting down on a chair"]]  # each once, "" never encoded
+    assert rows.tolist() == [0, 2, 1, 0, 2] and len(embeddings) == len(mask) == 3
+    for prompt, row in zip(prompts, rows):
+        expected, expected_mask = encode([prompt])
+        length = expected.shape[1]
+        assert torch.equal(mask[row, :length], expected_mask[0]) and not mask[row, length:].any()
+        torch.testing.assert_close(embeddings[row, :length], expected[0], atol=1e-5, rtol=0)
+    null, _ = minilm.null_embedding(1)
+    assert torch.equal(embeddings[2, :null.shape[1]], null[0])
+
+
 def test_encode_cached_encodes_each_distinct_prompt_once(minilm, monkeypatch):
     minilm.clear_cache()
     calls = []

@@ -278,6 +278,32 @@ def test_adafactor_without_ema_keeps_no_weight_sized_state_and_resumes_exactly(t
     assert_same_training_state(complete_checkpoints(tmp_path / "stopped")[-1], final)
 
 
+def test_a_run_written_with_the_older_residual_graph_layer_resumes_exactly(tmp_path, monkeypatch):
+    """Checkpoints written before graph blocks had one residual path hold a residual layer (``layer.proj``) in
+    each: resuming builds today's model to that layout before its optimiser, and carries on as the run would."""
+    from posegraph.models import GUNet
+    from posegraph.models.blocks import GraphBlock
+
+    today = GUNet.from_preset
+
+    def older(*args, **kwargs):
+        unet = today(*args, **kwargs)
+        for module in unet.modules():
+            if isinstance(module, GraphBlock):
+                module.use_residual_layer()
+        return unet
+
+    with monkeypatch.context() as patch:  # the older model, for the run and its first half
+        patch.setattr(loop_module.GUNet, "from_preset", older)
+        tiny_run(tmp_path / "full")
+        tiny_run(tmp_path / "stopped", "--stop-at", "4")
+    main(["--out", str(tmp_path / "stopped"), "--resume", "latest"])  # today's model, given the checkpoint's layout
+    final = complete_checkpoints(tmp_path / "stopped")[-1]
+    assert_same_training_state(final, complete_checkpoints(tmp_path / "full")[-1])
+    assert any(".layer.proj." in name for name in weights(final, "unet"))
+    PoseGraphPipeline.from_pretrained(tmp_path / "stopped")  # and it samples
+
+
 # --- the pieces ------------------------------------------------------------------------------------------
 
 
@@ -352,8 +378,7 @@ def test_snr_weights_count_each_step_as_a_clean_sample_error_of_weight_min_snr_g
 def test_the_frozen_text_encoder_stays_out_of_the_optimiser(trainer):
     optimised = {id(p) for group in trainer.optimizer.param_groups for p in group["params"]}
     assert optimised == {id(p) for p in trainer.unet.parameters()}
-    text_parameters = [p for m in vars(trainer.text_encoder).values() if isinstance(m, torch.nn.Module)
-                       for p in m.parameters()]
+    text_parameters = list(trainer.text_encoder.parameters())  # a torch.nn.Module holding the transformers model
     assert text_parameters and not any(id(p) in optimised or p.requires_grad for p in text_parameters)
 
 

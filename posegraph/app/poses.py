@@ -184,10 +184,11 @@ class PoseMaker:
         images, jsons, records = [], [], []
         for index, (prompt, seed, keypoints, confidence) in enumerate(
                 zip(output.prompts, output.seeds, output.keypoints, output.confidence)):
-            images.append(save_png(draw_openpose(keypoints, (height, width), (height, width)),
+            skeleton = self.pipeline.skeleton
+            images.append(save_png(draw_openpose(keypoints, (height, width), (height, width), skeleton=skeleton),
                                    directory / f"pose_{index:04d}.png"))
             jsons.append(write_openpose_json(directory / f"pose_{index:04d}_keypoints.json", keypoints,
-                                             (height, width), confidence=confidence))
+                                             (height, width), confidence=confidence, skeleton=skeleton))
             flat = [value for x, y, v in keypoints.tolist() for value in (round(x, 3), round(y, 3), int(v))]
             records.append({"prompt": prompt, "seed": seed, "index": index, "width": width, "height": height,
                             "keypoints": flat})

@@ -40,7 +40,9 @@ class PoseFeatures:
     def __init__(self, keypoints):
         kp = np.asarray(keypoints.detach().cpu() if hasattr(keypoints, "detach") else keypoints, dtype=np.float64)
         if kp.ndim != 3 or kp.shape[1:] != (17, 3):
-            raise ValueError(f"check_action: expected keypoints of shape (n, 17, 3), got {kp.shape}")
+            raise ValueError(f"check_action: expected keypoints of shape (n, 17, 3), got {kp.shape}: the synthetic "
+                             "checker judges COCO-17 poses only; convert a layout that holds the COCO-17 joints "
+                             "with posegraph.skeleton.convert_keypoints")
         self.xy = np.where((kp[..., 2:] > 0) & np.isfinite(kp[..., :2]), kp[..., :2], np.nan)
         self.n = len(kp)
         self.size = self._size()
@@ -93,35 +95,35 @@ class PoseFeatures:
         d = self[b] - self[a]
         return np.degrees(np.arctan2(np.abs(d[:, 0]), -d[:, 1]))
 
-    # --- body-part measurements (s is "left" or "right") ---------------------------------------
+    # --- body-part measurements (side is "left" or "right") ---------------------------------------
 
-    def wrist_up(self, s: str) -> np.ndarray:
+    def wrist_up(self, side: str) -> np.ndarray:
         """Wrist height above its shoulder."""
-        return self.above(f"{s}_wrist", f"{s}_shoulder")
+        return self.above(f"{side}_wrist", f"{side}_shoulder")
 
-    def elbow_up(self, s: str) -> np.ndarray:
-        return self.above(f"{s}_elbow", f"{s}_shoulder")
+    def elbow_up(self, side: str) -> np.ndarray:
+        return self.above(f"{side}_elbow", f"{side}_shoulder")
 
-    def elbow_angle(self, s: str) -> np.ndarray:
-        return self.angle(f"{s}_shoulder", f"{s}_elbow", f"{s}_wrist")
+    def elbow_angle(self, side: str) -> np.ndarray:
+        return self.angle(f"{side}_shoulder", f"{side}_elbow", f"{side}_wrist")
 
-    def knee_angle(self, s: str) -> np.ndarray:
-        return self.angle(f"{s}_hip", f"{s}_knee", f"{s}_ankle")
+    def knee_angle(self, side: str) -> np.ndarray:
+        return self.angle(f"{side}_hip", f"{side}_knee", f"{side}_ankle")
 
-    def reach(self, s: str) -> np.ndarray:
+    def reach(self, side: str) -> np.ndarray:
         """Shoulder-to-wrist distance."""
-        return self.dist(f"{s}_wrist", f"{s}_shoulder")
+        return self.dist(f"{side}_wrist", f"{side}_shoulder")
 
-    def ankle_drop(self, s: str) -> np.ndarray:
+    def ankle_drop(self, side: str) -> np.ndarray:
         """How far the ankle is below its hip."""
-        return self.above(f"{s}_hip", f"{s}_ankle")
+        return self.above(f"{side}_hip", f"{side}_ankle")
 
-    def knee_drop(self, s: str) -> np.ndarray:
-        return self.above(f"{s}_hip", f"{s}_knee")
+    def knee_drop(self, side: str) -> np.ndarray:
+        return self.above(f"{side}_hip", f"{side}_knee")
 
-    def shin_drop(self, s: str) -> np.ndarray:
+    def shin_drop(self, side: str) -> np.ndarray:
         """How far the ankle is below its knee."""
-        return self.above(f"{s}_knee", f"{s}_ankle")
+        return self.above(f"{side}_knee", f"{side}_ankle")
 
     def torso_tilt(self) -> np.ndarray:
         """Mid-hip to mid-shoulder direction from straight up (0 upright, 90 lying, 180 upside down)."""
@@ -129,7 +131,7 @@ class PoseFeatures:
 
     def stride(self) -> np.ndarray:
         """Horizontal spread of the legs: how far apart the two hip-to-ankle vectors end."""
-        legs = [(self[f"{s}_ankle"] - self[f"{s}_hip"])[:, 0] for s in ("left", "right")]
+        legs = [(self[f"{side}_ankle"] - self[f"{side}_hip"])[:, 0] for side in ("left", "right")]
         return np.abs(legs[0] - legs[1]) / self.size
 
     def hip_height(self) -> np.ndarray:
@@ -139,7 +141,7 @@ class PoseFeatures:
 
     def thigh_split(self) -> np.ndarray:
         """Horizontal spread of the thighs: how far apart the two hip-to-knee vectors end."""
-        thighs = [(self[f"{s}_knee"] - self[f"{s}_hip"])[:, 0] for s in ("left", "right")]
+        thighs = [(self[f"{side}_knee"] - self[f"{side}_hip"])[:, 0] for side in ("left", "right")]
         return np.abs(thighs[0] - thighs[1]) / self.size
 
     def across(self, joint: str) -> np.ndarray:
@@ -154,209 +156,213 @@ class PoseFeatures:
 SIDES = ("left", "right")
 
 
-def _other(s: str) -> str:
-    return "right" if s == "left" else "left"
+def _other(side: str) -> str:
+    return "right" if side == "left" else "left"
 
 
-def _upright(f: PoseFeatures, max_tilt: float = 25.0) -> np.ndarray:
-    return f.torso_tilt() < max_tilt
+def _upright(pose: PoseFeatures, max_tilt: float = 25.0) -> np.ndarray:
+    return pose.torso_tilt() < max_tilt
 
 
-def _arm_down(f: PoseFeatures, s: str) -> np.ndarray:
+def _arm_down(pose: PoseFeatures, side: str) -> np.ndarray:
     """Hanging or swinging low: the wrist well below the shoulder."""
-    return (f.wrist_up(s) < -0.55) & (f.elbow_up(s) < -0.25)
+    return (pose.wrist_up(side) < -0.55) & (pose.elbow_up(side) < -0.25)
 
 
-def _arm_raised(f: PoseFeatures, s: str) -> np.ndarray:
+def _arm_raised(pose: PoseFeatures, side: str) -> np.ndarray:
     """Reaching up: elbow and wrist high above the shoulder."""
-    return (f.elbow_up(s) > 0.35) & (f.wrist_up(s) > 0.75)
+    return (pose.elbow_up(side) > 0.35) & (pose.wrist_up(side) > 0.75)
 
 
-def _arm_waving(f: PoseFeatures, s: str) -> np.ndarray:
+def _arm_waving(pose: PoseFeatures, side: str) -> np.ndarray:
     """Elbow about shoulder height, forearm up: the hand by or above the head."""
-    return (f.elbow_up(s) < 0.35) & (f.elbow_up(s) > -0.4) & (f.wrist_up(s) > 0.15) & (
-        f.above(f"{s}_wrist", f"{s}_elbow") > 0.2)
+    return (pose.elbow_up(side) < 0.35) & (pose.elbow_up(side) > -0.4) & (pose.wrist_up(side) > 0.15) & (
+        pose.above(f"{side}_wrist", f"{side}_elbow") > 0.2)
 
 
-def _arm_level(f: PoseFeatures, s: str) -> np.ndarray:
+def _arm_level(pose: PoseFeatures, side: str) -> np.ndarray:
     """Straight and about horizontal, reaching out."""
-    return (np.abs(f.wrist_up(s)) < 0.45) & (f.elbow_angle(s) > 140) & (f.reach(s) > 0.7)
+    return (np.abs(pose.wrist_up(side)) < 0.45) & (pose.elbow_angle(side) > 140) & (pose.reach(side) > 0.7)
 
 
-def _legs_standing(f: PoseFeatures) -> np.ndarray:
+def _legs_standing(pose: PoseFeatures) -> np.ndarray:
     """Both legs straight under the body, feet level and together."""
-    straight = (f.knee_angle("left") > 150) & (f.knee_angle("right") > 150)
-    down = (f.ankle_drop("left") > 1.25) & (f.ankle_drop("right") > 1.25)
-    return straight & down & (np.abs(f.above("left_ankle", "right_ankle")) < 0.3) & (f.stride() < 0.5)
+    straight = (pose.knee_angle("left") > 150) & (pose.knee_angle("right") > 150)
+    down = (pose.ankle_drop("left") > 1.25) & (pose.ankle_drop("right") > 1.25)
+    return straight & down & (np.abs(pose.above("left_ankle", "right_ankle")) < 0.3) & (pose.stride() < 0.5)
 
 
-def _legs_busy(f: PoseFeatures) -> np.ndarray:
+def _legs_busy(pose: PoseFeatures) -> np.ndarray:
     """Evidence that the legs do something (a jump's spread or tuck, a foot off the ground)."""
-    wide = f.stride() > 0.9
-    tucked = (f.knee_angle("left") < 130) & (f.knee_angle("right") < 130)
-    knees_up = (f.knee_drop("left") < 0.45) & (f.knee_drop("right") < 0.45)  # sitting, squatting
-    return wide | tucked | knees_up | (np.abs(f.above("left_ankle", "right_ankle")) > 0.45)
+    wide = pose.stride() > 0.9
+    tucked = (pose.knee_angle("left") < 130) & (pose.knee_angle("right") < 130)
+    knees_up = (pose.knee_drop("left") < 0.45) & (pose.knee_drop("right") < 0.45)  # sitting, squatting
+    return wide | tucked | knees_up | (np.abs(pose.above("left_ankle", "right_ankle")) > 0.45)
 
 
-def _kick(f: PoseFeatures, s: str) -> np.ndarray:
-    """Leg ``s`` swung up straight: the ankle not far below the hip, the knee open."""
-    return (f.ankle_drop(s) < 0.65) & (f.knee_angle(s) > 135)
+def _kick(pose: PoseFeatures, side: str) -> np.ndarray:
+    """Leg ``side`` swung up straight: the ankle not far below the hip, the knee open."""
+    return (pose.ankle_drop(side) < 0.65) & (pose.knee_angle(side) > 135)
 
 
 # --- actions -------------------------------------------------------------------------------------
 # Arm gestures (waving, raising, pointing, arms out, hands on hips, arms crossed) say nothing about
 # the legs, which a crop may cut off; they only exclude poses whose legs evidently act (~_legs_busy).
 
-def standing(f):
-    arms = [_arm_down(f, s) & (f.elbow_angle(s) > 145) for s in SIDES]
-    return _upright(f) & arms[0] & arms[1] & _legs_standing(f)
+def standing(pose):
+    arms = [_arm_down(pose, side) & (pose.elbow_angle(side) > 145) for side in SIDES]
+    return _upright(pose) & arms[0] & arms[1] & _legs_standing(pose)
 
 
-def walking(f):
-    arms = [_arm_down(f, s) & (f.elbow_angle(s) > 135) for s in SIDES]
-    legs = [(f.ankle_drop(s) > 1.0) & (f.knee_angle(s) > 130) for s in SIDES]
-    return _upright(f) & arms[0] & arms[1] & legs[0] & legs[1] & (f.stride() > 0.35)
+def walking(pose):
+    arms = [_arm_down(pose, side) & (pose.elbow_angle(side) > 135) for side in SIDES]
+    legs = [(pose.ankle_drop(side) > 1.0) & (pose.knee_angle(side) > 130) for side in SIDES]
+    return _upright(pose) & arms[0] & arms[1] & legs[0] & legs[1] & (pose.stride() > 0.35)
 
 
-def running(f):
-    arms = [(f.elbow_angle(s) < 130) & (f.wrist_up(s) < 0) for s in SIDES]
-    knees = [f.knee_angle(s) for s in SIDES]  # one leg driving with the knee bent, one pushing off
-    legs = (np.minimum(*knees) < 140) & (np.maximum(*knees) > 140) & (f.stride() > 0.4) & (f.thigh_split() > 0.3)
-    return _upright(f, 35) & arms[0] & arms[1] & legs
+def running(pose):
+    arms = [(pose.elbow_angle(side) < 130) & (pose.wrist_up(side) < 0) for side in SIDES]
+    knees = [pose.knee_angle(side) for side in SIDES]  # one leg driving with the knee bent, one pushing off
+    legs = (np.minimum(*knees) < 140) & (np.maximum(*knees) > 140) & (pose.stride() > 0.4) & (pose.thigh_split() > 0.3)
+    return _upright(pose, 35) & arms[0] & arms[1] & legs
 
 
-def jumping(f):
-    arms = (f.wrist_up("left") > 0.5) & (f.wrist_up("right") > 0.5)
-    wide = f.stride() > 0.9
-    tucked = (f.knee_angle("left") < 130) & (f.knee_angle("right") < 130)
-    return _upright(f, 40) & arms & (wide | tucked)
+def jumping(pose):
+    arms = (pose.wrist_up("left") > 0.5) & (pose.wrist_up("right") > 0.5)
+    wide = pose.stride() > 0.9
+    tucked = (pose.knee_angle("left") < 130) & (pose.knee_angle("right") < 130)
+    return _upright(pose, 40) & arms & (wide | tucked)
 
 
-def sitting(f):
-    thighs = [(f.knee_drop(s) < 0.45) & (f.knee_drop(s) > -0.3) for s in SIDES]  # knees about hip height
-    shins = [f.shin_drop(s) > 0.5 for s in SIDES]  # feet well below the knees
-    hands = (f.wrist_up("left") < 0) & (f.wrist_up("right") < 0)
-    return _upright(f, 35) & thighs[0] & thighs[1] & shins[0] & shins[1] & (f.hip_height() > 0.72) & hands
+def sitting(pose):
+    thighs = [(pose.knee_drop(side) < 0.45) & (pose.knee_drop(side) > -0.3) for side in SIDES]  # knees about hip height
+    shins = [pose.shin_drop(side) > 0.5 for side in SIDES]  # feet well below the knees
+    hands = (pose.wrist_up("left") < 0) & (pose.wrist_up("right") < 0)
+    return _upright(pose, 35) & thighs[0] & thighs[1] & shins[0] & shins[1] & (pose.hip_height() > 0.72) & hands
 
 
-def squatting(f):
-    knees_up = (f.knee_drop("left") < 0.1) & (f.knee_drop("right") < 0.1)  # knees about hip height or above
-    low = (f.hip_height() < 0.72) & (f.hip_height() > -0.1)  # hips down near the heels
-    return (f.torso_tilt() < 70) & knees_up & low & (f.above("mid_shoulder", "mid_hip") > 0.3)
+def squatting(pose):
+    knees_up = (pose.knee_drop("left") < 0.1) & (pose.knee_drop("right") < 0.1)  # knees about hip height or above
+    low = (pose.hip_height() < 0.72) & (pose.hip_height() > -0.1)  # hips down near the heels
+    return (pose.torso_tilt() < 70) & knees_up & low & (pose.above("mid_shoulder", "mid_hip") > 0.3)
 
 
-def kneeling(f):
-    def on_knee(s):  # thigh down to the knee, shin folded back along the ground, the knee lowest
-        lowest = (f.above(f"{s}_knee", "left_ankle") < 0.4) & (f.above(f"{s}_knee", "right_ankle") < 0.4)
-        thigh = (f.knee_drop(s) > 0.5) & (np.abs(f.right_of(f"{s}_knee", f"{s}_hip")) < 0.4)
-        return thigh & (np.abs(f.shin_drop(s)) < 0.3) & lowest
+def kneeling(pose):
+    def on_knee(side):  # thigh down to the knee, shin folded back along the ground, the knee lowest
+        lowest = (pose.above(f"{side}_knee", "left_ankle") < 0.4) & (pose.above(f"{side}_knee", "right_ankle") < 0.4)
+        thigh = (pose.knee_drop(side) > 0.5) & (np.abs(pose.right_of(f"{side}_knee", f"{side}_hip")) < 0.4)
+        return thigh & (np.abs(pose.shin_drop(side)) < 0.3) & lowest
 
-    return _upright(f, 35) & (on_knee("left") | on_knee("right"))
-
-
-def lying_down(f):
-    legs = (np.abs(f.above("mid_hip", "left_ankle")) < 0.9) | (np.abs(f.above("mid_hip", "right_ankle")) < 0.9)
-    return (f.torso_tilt() > 55) & (f.torso_tilt() < 125) & legs
+    return _upright(pose, 35) & (on_knee("left") | on_knee("right"))
 
 
-def waving(f, s):
-    return _upright(f) & _arm_waving(f, s) & _arm_down(f, _other(s)) & ~_legs_busy(f)
+def lying_down(pose):
+    legs = (np.abs(pose.above("mid_hip", "left_ankle")) < 0.9) | (np.abs(pose.above("mid_hip", "right_ankle")) < 0.9)
+    return (pose.torso_tilt() > 55) & (pose.torso_tilt() < 125) & legs
 
 
-def raise_arm(f, s):
-    return _upright(f) & _arm_raised(f, s) & _arm_down(f, _other(s)) & ~_legs_busy(f)
+def waving(pose, side):
+    return _upright(pose) & _arm_waving(pose, side) & _arm_down(pose, _other(side)) & ~_legs_busy(pose)
 
 
-def raise_both_arms(f):
-    return _upright(f) & _arm_raised(f, "left") & _arm_raised(f, "right") & ~_legs_busy(f)
+def raise_arm(pose, side):
+    return _upright(pose) & _arm_raised(pose, side) & _arm_down(pose, _other(side)) & ~_legs_busy(pose)
 
 
-def arms_out(f):
-    arms = [(np.abs(f.wrist_up(s)) < 0.4) & (f.elbow_angle(s) > 140) for s in SIDES]
-    outside = (f.across("left_wrist") > 0.9) & (f.across("right_wrist") < -0.9)  # beyond the shoulders
-    wide = np.abs(f.right_of("left_wrist", "right_wrist")) > 1.6
-    return _upright(f) & arms[0] & arms[1] & outside & wide & ~_legs_busy(f)
+def raise_both_arms(pose):
+    return _upright(pose) & _arm_raised(pose, "left") & _arm_raised(pose, "right") & ~_legs_busy(pose)
 
 
-def hands_on_hips(f):
-    akimbo = [(f.dist(f"{s}_wrist", f"{s}_hip") < 0.45) & (f.wrist_up(s) > -0.95) & (f.elbow_angle(s) < 150)
-              for s in SIDES]  # the wrist on the hip, the elbow out to the side
-    return _upright(f) & akimbo[0] & akimbo[1] & ~_legs_busy(f)
+def arms_out(pose):
+    arms = [(np.abs(pose.wrist_up(side)) < 0.4) & (pose.elbow_angle(side) > 140) for side in SIDES]
+    outside = (pose.across("left_wrist") > 0.9) & (pose.across("right_wrist") < -0.9)  # beyond the shoulders
+    wide = np.abs(pose.right_of("left_wrist", "right_wrist")) > 1.6
+    return _upright(pose) & arms[0] & arms[1] & outside & wide & ~_legs_busy(pose)
 
 
-def arms_crossed(f):
+def hands_on_hips(pose):
+    akimbo = [(pose.dist(f"{side}_wrist", f"{side}_hip") < 0.45) & (pose.wrist_up(side) > -0.95)
+              & (pose.elbow_angle(side) < 150) for side in SIDES]  # the wrist on the hip, the elbow out to the side
+    return _upright(pose) & akimbo[0] & akimbo[1] & ~_legs_busy(pose)
+
+
+def arms_crossed(pose):
     # Seen from the front (shoulders apart), both forearms point inward, and the wrists have swapped
     # sides: the left wrist lies to the person's right of the right wrist.
-    frontal = f.dist("left_shoulder", "right_shoulder") > 0.45
-    inward = (f.across("left_elbow") > f.across("left_wrist")) & (f.across("right_elbow") < f.across("right_wrist"))
-    swapped = f.across("left_wrist") + 0.15 < f.across("right_wrist")
-    height = [(f.wrist_up(s) < -0.15) & (f.wrist_up(s) > -0.85) for s in SIDES]  # chest or belly
-    return _upright(f) & frontal & inward & swapped & height[0] & height[1] & ~_legs_busy(f)
+    frontal = pose.dist("left_shoulder", "right_shoulder") > 0.45
+    inward = ((pose.across("left_elbow") > pose.across("left_wrist"))
+              & (pose.across("right_elbow") < pose.across("right_wrist")))
+    swapped = pose.across("left_wrist") + 0.15 < pose.across("right_wrist")
+    height = [(pose.wrist_up(side) < -0.15) & (pose.wrist_up(side) > -0.85) for side in SIDES]  # chest or belly
+    return _upright(pose) & frontal & inward & swapped & height[0] & height[1] & ~_legs_busy(pose)
 
 
-def pointing(f, s):
-    return _upright(f) & _arm_level(f, s) & _arm_down(f, _other(s)) & ~_legs_busy(f)
+def pointing(pose, side):
+    return _upright(pose) & _arm_level(pose, side) & _arm_down(pose, _other(side)) & ~_legs_busy(pose)
 
 
-def kicking(f, s):
-    support = (f.ankle_drop(_other(s)) > 1.2) & (f.knee_angle(_other(s)) > 140)
-    return (f.torso_tilt() < 45) & _kick(f, s) & support
+def kicking(pose, side):
+    support = (pose.ankle_drop(_other(side)) > 1.2) & (pose.knee_angle(_other(side)) > 140)
+    return (pose.torso_tilt() < 45) & _kick(pose, side) & support
 
 
-def touching_toes(f):
-    reach = (f.above("left_knee", "left_wrist") > 0) & (f.above("right_knee", "right_wrist") > 0)
-    legs = [(f.knee_angle(s) > 140) & (f.knee_drop(s) > 0.5) for s in SIDES]
-    return reach & legs[0] & legs[1] & (f.above("mid_hip", "mid_shoulder") > -0.3)
+def touching_toes(pose):
+    reach = (pose.above("left_knee", "left_wrist") > 0) & (pose.above("right_knee", "right_wrist") > 0)
+    legs = [(pose.knee_angle(side) > 140) & (pose.knee_drop(side) > 0.5) for side in SIDES]
+    return reach & legs[0] & legs[1] & (pose.above("mid_hip", "mid_shoulder") > -0.3)
 
 
-def throwing_with(f, s):
-    """Throwing with arm ``s``: the hand cocked up by the head, the other arm raised toward the target."""
-    cocked = (f.wrist_up(s) > 0.1) & (f.elbow_up(s) > -0.25) & (f.elbow_up(s) < 0.4) & (
-        f.above(f"{s}_wrist", f"{s}_elbow") > 0.27)
-    aim = (f.wrist_up(_other(s)) > -0.5) & (f.wrist_up(_other(s)) < 0.6)
-    return _upright(f, 40) & cocked & aim & ~(_kick(f, "left") | _kick(f, "right"))
+def throwing_with(pose, side):
+    """Throwing with arm ``side``: the hand cocked up by the head, the other arm raised toward the target."""
+    cocked = (pose.wrist_up(side) > 0.1) & (pose.elbow_up(side) > -0.25) & (pose.elbow_up(side) < 0.4) & (
+        pose.above(f"{side}_wrist", f"{side}_elbow") > 0.27)
+    aim = (pose.wrist_up(_other(side)) > -0.5) & (pose.wrist_up(_other(side)) < 0.6)
+    return _upright(pose, 40) & cocked & aim & ~(_kick(pose, "left") | _kick(pose, "right"))
 
 
-def throwing(f):
-    return throwing_with(f, "left") | throwing_with(f, "right")
+def throwing(pose):
+    return throwing_with(pose, "left") | throwing_with(pose, "right")
 
 
-def punching_with(f, s):
-    """Punching with arm ``s``: shot out level, the other fist guarding the face with the elbow down."""
-    o = _other(s)
-    guard = (f.elbow_angle(o) < 80) & (f.elbow_up(o) < -0.3) & (f.wrist_up(o) > -0.4) & (f.reach(o) < 0.7)
-    return _upright(f, 40) & _arm_level(f, s) & guard
+def punching_with(pose, side):
+    """Punching with arm ``side``: shot out level, the other fist guarding the face with the elbow down."""
+    other = _other(side)
+    guard = ((pose.elbow_angle(other) < 80) & (pose.elbow_up(other) < -0.3) & (pose.wrist_up(other) > -0.4)
+             & (pose.reach(other) < 0.7))
+    return _upright(pose, 40) & _arm_level(pose, side) & guard
 
 
-def punching(f):
-    return punching_with(f, "left") | punching_with(f, "right")
+def punching(pose):
+    return punching_with(pose, "left") | punching_with(pose, "right")
 
 
-def one_leg_lifting(f, o):
-    """Standing on one straight leg with leg ``o`` lifted: its knee raised, or bent (seen, or hiding the shin)."""
-    s = _other(o)
-    support = (f.knee_angle(s) > 150) & (f.ankle_drop(s) > 1.3) & (np.abs(f.right_of(f"{s}_ankle", f"{s}_hip")) < 0.4)
-    folded = (f.knee_angle(o) < 120) | (f.length(f"{o}_knee", f"{o}_ankle") < 0.6 * f.length(f"{o}_hip", f"{o}_knee"))
-    knee_up = (f.knee_drop(o) < 0.45) & (f.shin_drop(o) > 0.45)  # the thigh raised, the shin hanging
-    lifted = (f.above(f"{o}_ankle", f"{s}_ankle") > 0.35) & (folded | knee_up)
-    return _upright(f) & support & lifted & ~_kick(f, o)
+def one_leg_lifting(pose, leg):
+    """Standing on one straight leg with leg ``leg`` lifted: its knee raised, or bent (seen, or hiding the shin)."""
+    other = _other(leg)
+    support = ((pose.knee_angle(other) > 150) & (pose.ankle_drop(other) > 1.3)
+               & (np.abs(pose.right_of(f"{other}_ankle", f"{other}_hip")) < 0.4))
+    folded = ((pose.knee_angle(leg) < 120)
+              | (pose.length(f"{leg}_knee", f"{leg}_ankle") < 0.6 * pose.length(f"{leg}_hip", f"{leg}_knee")))
+    knee_up = (pose.knee_drop(leg) < 0.45) & (pose.shin_drop(leg) > 0.45)  # the thigh raised, the shin hanging
+    lifted = (pose.above(f"{leg}_ankle", f"{other}_ankle") > 0.35) & (folded | knee_up)
+    return _upright(pose) & support & lifted & ~_kick(pose, leg)
 
 
-def one_leg(f):
-    return one_leg_lifting(f, "left") | one_leg_lifting(f, "right")
+def one_leg(pose):
+    return one_leg_lifting(pose, "left") | one_leg_lifting(pose, "right")
 
 
-def handstand(f):
-    feet_up = (f.above("left_ankle", "mid_hip") > 0.3) & (f.above("right_ankle", "mid_hip") > 0.3)
-    hands_down = (f.wrist_up("left") < -0.5) & (f.wrist_up("right") < -0.5)
-    return (f.torso_tilt() > 140) & feet_up & hands_down
+def handstand(pose):
+    feet_up = (pose.above("left_ankle", "mid_hip") > 0.3) & (pose.above("right_ankle", "mid_hip") > 0.3)
+    hands_down = (pose.wrist_up("left") < -0.5) & (pose.wrist_up("right") < -0.5)
+    return (pose.torso_tilt() > 140) & feet_up & hands_down
 
 
 Check = Callable[[PoseFeatures], np.ndarray]
 
 
-def _sided(check, s: str) -> Check:
-    return lambda f: check(f, s)
+def _sided(check, side: str) -> Check:
+    return lambda pose: check(pose, side)
 
 
 #: The predicate of every action id, on :class:`PoseFeatures`.
@@ -391,7 +397,7 @@ def action_sides(keypoints, action: str) -> np.ndarray:
         raise ValueError(f"action_sides: the side of {action!r} is not defined; choose one of {list(SIDE_CHECKS)}")
     features = PoseFeatures(keypoints)
     with np.errstate(invalid="ignore", divide="ignore"):
-        left, right = (SIDE_CHECKS[action](features, s) for s in SIDES)
+        left, right = (SIDE_CHECKS[action](features, side) for side in SIDES)
     return np.select([left & right, left, right], ["both", "left", "right"], "")
 
 

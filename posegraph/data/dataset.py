@@ -35,7 +35,7 @@ from posegraph.data.captions import swap_left_right
 from posegraph.data.coco import DEFAULT_MARGIN, hash_uniform, load_coco_pairs
 from posegraph.data.synthetic import SyntheticPoseGenerator, SyntheticSamples, flip_action
 from posegraph.heatmaps import keypoints_to_heatmaps
-from posegraph.skeleton import COCO_17, Skeleton
+from posegraph.skeleton import COCO_17, Skeleton, convert_keypoints
 
 __all__ = ["PoseTextDataset", "augment_keypoints"]
 
@@ -123,28 +123,32 @@ class PoseTextDataset(torch.utils.data.Dataset):
     def synthetic(cls, num_samples: int, size: int = 64, seed: int = 0, actions: Sequence[str] | None = None,
                   **kwargs) -> "PoseTextDataset":
         """``num_samples`` pairs drawn by :class:`~posegraph.data.synthetic.SyntheticPoseGenerator` (``seed``,
-        ``actions``), with their ``action``, ``side`` and ``facing`` labels. ``kwargs`` go to the constructor."""
+        ``actions``), with their ``action``, ``side`` and ``facing`` labels. ``kwargs`` go to the constructor; with a
+        ``skeleton`` other than COCO-17 the generator's poses are converted to it (``convert_keypoints``)."""
         samples = SyntheticPoseGenerator(size=size, seed=seed, actions=actions).sample(num_samples)
         return cls.from_synthetic(samples, **kwargs)
 
     @classmethod
-    def from_synthetic(cls, samples: SyntheticSamples, **kwargs) -> "PoseTextDataset":
-        """A dataset over already drawn synthetic samples (``kwargs`` go to the constructor)."""
+    def from_synthetic(cls, samples: SyntheticSamples, skeleton: Skeleton = COCO_17, **kwargs) -> "PoseTextDataset":
+        """A dataset over already drawn synthetic samples in the layout ``skeleton`` (``kwargs`` go to the
+        constructor)."""
         labels = {"action": [str(a) for a in samples.actions], "side": list(samples.sides),
                   "facing": list(samples.facings)}
-        return cls(samples.keypoints, samples.captions, size=samples.size, labels=labels, **kwargs)
+        keypoints = convert_keypoints(samples.keypoints, COCO_17, skeleton)
+        return cls(keypoints, samples.captions, size=samples.size, labels=labels, skeleton=skeleton, **kwargs)
 
     @classmethod
     def coco(cls, keypoints_file: str | os.PathLike, captions_file: str | os.PathLike, size: int = 64,
              split: str = "train", margin: float = DEFAULT_MARGIN, min_keypoints: int = 8, visible_only: bool = False,
-             cache_dir: str | os.PathLike | None = None, **kwargs) -> "PoseTextDataset":
+             cache_dir: str | os.PathLike | None = None, skeleton: Skeleton = COCO_17, **kwargs) -> "PoseTextDataset":
         """The paper's COCO pairs (:func:`~posegraph.data.coco.load_coco_pairs`), every caption of an image
-        a choice for its visits. ``kwargs`` go to the constructor."""
+        a choice for its visits, in the layout ``skeleton``. ``kwargs`` go to the constructor."""
         pairs = load_coco_pairs(keypoints_file, captions_file, size=size, split=split, margin=margin,
                                 min_keypoints=min_keypoints, visible_only=visible_only, cache_dir=cache_dir)
         if len(pairs) == 0:
             raise ValueError(f"PoseTextDataset.coco: no pairs in the {split!r} split ({pairs.summary})")
-        return cls(pairs.keypoints, pairs.captions, size=size, **kwargs)
+        return cls(convert_keypoints(pairs.keypoints, COCO_17, skeleton), pairs.captions, size=size, skeleton=skeleton,
+                   **kwargs)
 
     # -- the Dataset protocol ----------------------------------------------------------------------
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import torch
 from scipy import stats
 from tqdm.auto import tqdm
 
@@ -38,6 +37,7 @@ from posegraph.evaluation.retrieval import PoseTextEvaluator, pool_text_embeddin
 from posegraph.evaluation.semantic import SemanticResult, semantic_accuracy
 from posegraph.evaluation.structure import StructureResult, structure_metrics
 from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE
+from posegraph.skeleton import COCO_17, convert_keypoints, missing_joints
 
 __all__ = [
     "HELD_OUT_SEED",
@@ -54,7 +54,6 @@ __all__ = [
 HELD_OUT_SEED = 20_240_917
 #: Texts per retrieval pool when the evaluation set has enough distinct ones (the text-to-motion convention).
 POOL_SIZE = 32
-_ENCODE_BATCH = 256
 
 
 @dataclass
@@ -133,11 +132,8 @@ def coco_evaluation_set(keypoints_file, captions_file, size: int, num_captions: 
 
 def caption_embeddings(text_encoder, captions: Sequence[str]) -> np.ndarray:
     """``(len(captions), D)`` pooled embeddings; every distinct caption encoded once, so repeats are identical."""
-    unique = list(dict.fromkeys(captions))
-    pooled = [pool_text_embeddings(*text_encoder.encode(unique[i:i + _ENCODE_BATCH])).float().cpu()
-              for i in range(0, len(unique), _ENCODE_BATCH)]
-    row = {caption: i for i, caption in enumerate(unique)}
-    return torch.cat(pooled).numpy()[[row[c] for c in captions]]
+    embeddings, mask, rows = text_encoder.encode_unique(list(captions))
+    return pool_text_embeddings(embeddings, mask).float().cpu().numpy()[rows.numpy()]
 
 
 def retrieval_pool_size(captions: Sequence[str], groups: Sequence, limit: int = POOL_SIZE) -> int:
@@ -190,11 +186,13 @@ def combine_repeats(results: Sequence[Any]) -> Any:
 
 def _sample(pipeline, captions: list[str], samples_per_caption: int, size: int, seed: int, desc: str,
             **options) -> np.ndarray:
-    """``(C, s, 17, 3)`` keypoints in heatmap pixels (the canvas is the heatmap frame)."""
+    """``(C, s, 17, 3)`` COCO-17 keypoints in heatmap pixels (the canvas is the heatmap frame), converted from
+    the model's layout."""
     pipeline.set_progress_bar_config(desc=desc)
     output = pipeline(captions, num_poses_per_prompt=samples_per_caption, generator=seed, canvas_size=size,
                       return_heatmaps=False, **options)
-    return output.keypoints.numpy().reshape(len(captions), samples_per_caption, 17, 3)
+    keypoints = convert_keypoints(output.keypoints, pipeline.skeleton, COCO_17)
+    return keypoints.numpy().reshape(len(captions), samples_per_caption, 17, 3)
 
 
 def _generated_sections(generated: np.ndarray, data: EvaluationSet, evaluator, texts, pool_size: int,
@@ -268,6 +266,12 @@ def evaluate_pipeline(
         ``(sections, info)``: the sections for :func:`~posegraph.evaluation.write_report` (in report order)
         and facts for its ``meta`` (pose counts, the retrieval pool size).
     """
+    missing = missing_joints(pipeline.skeleton, COCO_17)
+    if missing:
+        raise ValueError(f"evaluate_pipeline: the metrics (the paper's protocol, the synthetic semantic checker, "
+                         f"structure, diversity, FPD, retrieval) are defined on the 17 COCO joints, and the model's "
+                         f"{pipeline.skeleton.name} layout has no {', '.join(missing)}; only layouts that hold every "
+                         "COCO-17 joint (such as openpose_18) are evaluated, converted to COCO-17")
     if pipeline.unet.heatmap_size != data.size:
         raise ValueError(f"evaluate_pipeline: the evaluation set is in a {data.size}-pixel frame but the model "
                          f"draws {pipeline.unet.heatmap_size}-pixel heatmaps; build the set at that size")

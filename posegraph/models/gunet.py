@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
@@ -11,14 +11,13 @@ from diffusers.models.modeling_utils import ModelMixin
 from diffusers.models.unets.unet_2d import UNet2DOutput
 from torch import Tensor, nn
 
-from posegraph.models.blocks import Downsample, GraphAdapter, TextAttention, UNetLevel, UNetUnit, Upsample
+from posegraph.models.blocks import GraphBlock, MidBlock, get_down_block, get_up_block
 from posegraph.models.presets import PRESETS
+from posegraph.models.state_dict_keys import convert_key, convert_state_dict
 from posegraph.nn import NODE_FEATURES, resolve_graph_layer
-from posegraph.skeleton import COCO_17, OPENPOSE_18
+from posegraph.skeleton import SKELETONS, Skeleton, resolve_skeleton
 
-__all__ = ["GUNet", "SKELETONS", "pool_text"]
-
-SKELETONS = {"coco_17": COCO_17, "openpose_18": OPENPOSE_18}
+__all__ = ["GUNet", "pool_text"]
 
 
 #: The values of ``GUNet(text_context=...)``.
@@ -38,34 +37,42 @@ def pool_text(text: Tensor, mask: Tensor | None = None) -> Tensor:
 class GUNet(ModelMixin, ConfigMixin):
     r"""Predicts the noise (or ``v``) in noisy joint heatmaps, conditioned on a timestep and text tokens.
 
-    The layout is a UNet over ``len(block_out_channels)`` levels. A stem folds ``stem_stride x stem_stride``
-    pixels into channels (space-to-depth) so the first level already works at ``sample_size / stem_stride``.
-    Each level has ``layers_per_block`` units, each a resnet (with the time embedding), then, where
-    ``attention_levels`` says so, self-attention over the pixels + cross-attention to the text + feed-forward,
-    then, where ``graph_positions`` says so, a skeleton-graph block. Levels are joined by space-to-depth /
-    depth-to-space resamplers. The middle has two units at the smallest map, the first with attention (so
-    the text always reaches it), the second with the paper's graph block (``graph_positions="mid"``).
+    The layout is a UNet over ``len(block_out_channels)`` levels, each a block of
+    :mod:`posegraph.models.blocks` that owns its layers, skips, graph block and resampler. A stem folds
+    ``stem_stride x stem_stride`` pixels into channels (space-to-depth) so the first level already works at
+    ``sample_size / stem_stride``. A level has ``layers_per_block`` layers, each a resnet (with the time
+    embedding) followed, where ``attention_levels`` says so, by self-attention over the pixels + cross-attention
+    to the text + feed-forward (``AttnDownBlock`` / ``AttnUpBlock``; the others never see the text); where
+    ``graph_positions`` says so, a skeleton-graph block follows the level's last layer. Levels are joined by
+    space-to-depth / depth-to-space resamplers. The middle block works at the smallest map: resnet, attention
+    (so the text always reaches the model), resnet, and the paper's graph block (``graph_positions="mid"``).
 
-    Graph blocks (:class:`~posegraph.models.blocks.GraphAdapter`) project the level's channels to
+    Graph blocks (:class:`~posegraph.models.blocks.GraphBlock`) project the level's channels to
     ``K * graph_channels_per_joint`` channels with a 1x1 convolution, pass messages between the ``K`` joints
-    of each sample along the skeleton's bones (:class:`~posegraph.nn.SkeletonGraphBlock`), project back with a
-    zero-initialised 1x1 convolution and add the result. With ``graph_layer="none"`` (or
+    of each sample along the skeleton's bones (:class:`~posegraph.nn.SkeletonGraphLayer`), project back with a
+    zero-initialised 1x1 convolution and add the result: one residual path. With ``graph_layer="none"`` (or
     ``graph_positions=[]``) there are no graph blocks at all: the plain UNet of the paper's UNet-T2H ablation.
 
-    ``enable_gradient_checkpointing()`` (diffusers' ``ModelMixin``) keeps only each unit's inputs in a training
-    forward pass and recomputes the unit in the backward pass.
+    ``enable_gradient_checkpointing()`` (diffusers' ``ModelMixin``) keeps only each layer's inputs in a training
+    forward pass and recomputes the layer in the backward pass.
+
+    Checkpoints written before the levels were blocks name their parameters otherwise; loading renames them
+    (:mod:`posegraph.models.state_dict_keys`).
 
     Args:
         sample_size: heatmap side ``S``; inputs are ``(batch, in_channels, S, S)``.
-        in_channels: heatmap channels in (``K`` = 17 for COCO).
-        out_channels: channels out (the prediction for every heatmap).
+        in_channels: heatmap channels in, one per joint of ``skeleton`` (``K`` = 17 for COCO-17).
+        out_channels: channels out (the prediction for every heatmap): ``K`` as well.
         block_out_channels: channels of each level, from the largest map to the smallest.
-        layers_per_block: units per level (on the way down and on the way up).
-        attention_levels: per level, whether its units have self- and cross-attention (keep it to small maps).
+        layers_per_block: layers per level (on the way down and on the way up).
+        attention_levels: per level, whether its layers have self- and cross-attention (keep it to small maps).
         num_attention_heads: attention heads in every attention block (head width = channels / heads).
+        ff_mult: width of the attention blocks' feed-forward, in multiples of the level's channels.
         cross_attention_dim: width ``D`` of the text token embeddings (384 for MiniLM, 768 for CLIP-L / BERT).
         norm_num_groups: GroupNorm groups.
         stem_stride: space-to-depth factor of the stem (1: the first level works at ``S x S``).
+        conv_in_kernel: kernel side of the stem's convolution, after the space-to-depth fold (1: per folded pixel).
+        conv_out_kernel: kernel side of the head's convolution, before the depth-to-space unfold.
         pixel_head_channels: ``0``, or the width ``c`` of a full-resolution head around the stem: a 3x3 conv
             makes ``c`` features per pixel before the space-to-depth fold, and the output is a 3x3 conv over
             the unfolded body features beside those (a skip at ``S x S``). Lets a folded body predict per-pixel
@@ -76,15 +83,19 @@ class GUNet(ModelMixin, ConfigMixin):
             (level 0 has the largest map).
         graph_channels_per_joint: ``c``, the channels per joint inside a graph block.
         graph_node_features: ``"map"`` (a joint's node is its whole ``c x h x w`` map) or ``"pixel"`` (one
-            ``K``-node graph per pixel, ``c`` features per node); see :class:`~posegraph.nn.SkeletonGraphBlock`.
-            A map block holds about ``2 (c h w)^2`` weights: cheap at the middle (cpu preset: 128 features per
-            joint), heavy on large maps, so with ``graph_positions="all"`` prefer ``"pixel"`` (cpu preset,
-            "all": 21 M parameters and 780 MFLOPs with "map", 3.2 M and 177 MFLOPs with "pixel").
+            ``K``-node graph per pixel, ``c`` features per node); see :class:`~posegraph.nn.SkeletonGraphLayer`.
+            A map layer holds about ``(c h w)^2`` weights: cheap at the middle (cpu preset: 128 features per
+            joint), heavy on large maps, so with ``graph_positions="all"`` prefer ``"pixel"`` (docs/architecture.md
+            gives the sizes).
         graph_hops: connect joints up to this many bones apart.
         graph_learnable_edge_weight: learn a weight per joint pair (gcn, cheb, graphconv).
-        graph_kwargs: further :class:`~posegraph.nn.SkeletonGraphBlock` / layer keyword arguments, e.g.
+        graph_kwargs: further :class:`~posegraph.nn.SkeletonGraphLayer` / layer keyword arguments, e.g.
             ``{"heads": 4}`` for gat or ``{"dense": True}`` for gcn.
-        skeleton: the joint layout of the graph blocks, ``"coco_17"`` or ``"openpose_18"``.
+        skeleton: the joint layout: ``"coco_17"``, ``"openpose_18"`` (:data:`posegraph.skeleton.SKELETONS`), or any
+            :class:`~posegraph.skeleton.Skeleton` (stored in the config as its ``to_config()`` dict). It is the one
+            source of ``K``: heatmap channel ``k`` is its joint ``k``, so ``in_channels`` and ``out_channels``
+            must equal its joint count; the graph blocks pass messages along its bones, and the pipeline,
+            decoding, drawing and writers read the layout from here (``GUNet.skeleton``).
         pooled_text: also condition on the whole sentence: the masked mean of the token embeddings,
             L2-normalised (all-MiniLM-L6-v2's sentence embedding, trained to map paraphrases close together),
             through a two-layer MLP added to the time embedding. Cross-attention still reads every token.
@@ -132,36 +143,38 @@ class GUNet(ModelMixin, ConfigMixin):
         graph_hops: int = 1,
         graph_learnable_edge_weight: bool = False,
         graph_kwargs: dict | None = None,
-        skeleton: str = "coco_17",
+        skeleton: str | dict | Skeleton = "coco_17",
         pooled_text: bool = False,
         text_context: str = "tokens",
         heatmap_scale: float = 2.0,
         heatmap_shift: float = -1.0,
     ):
         super().__init__()
-        self.gradient_checkpointing = False  # enable_gradient_checkpointing() turns it on
         channels = list(block_out_channels)
         num_levels = len(channels)
         sizes = [sample_size // stem_stride // 2**i for i in range(num_levels)]
         graph_at = self._check_config(sizes, sample_size, stem_stride, attention_levels, graph_layer, graph_positions,
-                                      graph_node_features, skeleton, text_context)
+                                      graph_node_features, text_context)
+        self.skeleton = self._check_skeleton(skeleton, in_channels, out_channels)
         temb_channels = 4 * channels[0]
+        attention = dict(num_attention_heads=num_attention_heads, cross_attention_dim=cross_attention_dim,
+                         ff_mult=ff_mult)
 
-        def unit(in_ch: int, out_ch: int, size: int, attention: bool, graph: bool) -> UNetUnit:
-            return UNetUnit(
-                in_ch, out_ch, temb_channels, norm_num_groups,
-                attention=TextAttention(out_ch, num_attention_heads, cross_attention_dim, norm_num_groups, ff_mult)
-                if attention else None,
-                graph=GraphAdapter(out_ch, size, graph_layer, SKELETONS[skeleton], graph_channels_per_joint,
-                                   graph_node_features, hops=graph_hops,
-                                   learnable_edge_weight=graph_learnable_edge_weight, **(graph_kwargs or {}))
-                if graph else None,
-            )
+        def graph(position: str, size: int) -> dict | None:
+            """The GraphBlock keyword arguments of a position that has one, else None."""
+            if position not in graph_at:
+                return None
+            return dict(size=size, layer=graph_layer, skeleton=self.skeleton,
+                        channels_per_joint=graph_channels_per_joint, node_features=graph_node_features,
+                        hops=graph_hops, learnable_edge_weight=graph_learnable_edge_weight, **(graph_kwargs or {}))
 
-        def level_units(i: int, in_ch: int, position: str) -> list[UNetUnit]:
-            last = layers_per_block - 1
-            return [unit(in_ch, channels[i], sizes[i], attention_levels[i], j == last and position in graph_at)
-                    for j in range(layers_per_block)]
+        def level(i: int) -> dict:
+            """What the down and the up block of level ``i`` share."""
+            return dict(out_channels=channels[i], temb_channels=temb_channels, num_layers=layers_per_block,
+                        norm_num_groups=norm_num_groups, **(attention if attention_levels[i] else {}))
+
+        def kind(i: int, name: str) -> str:
+            return f"Attn{name}" if attention_levels[i] else name
 
         self.time_proj = Timesteps(channels[0], flip_sin_to_cos=True, downscale_freq_shift=0)
         self.time_embedding = TimestepEmbedding(channels[0], temb_channels)
@@ -171,16 +184,16 @@ class GUNet(ModelMixin, ConfigMixin):
         self.conv_in = nn.Sequential(nn.PixelUnshuffle(stem_stride),
                                      nn.Conv2d(pixels * stem_stride**2, channels[0], conv_in_kernel,
                                                padding=conv_in_kernel // 2))
-        self.down_levels = nn.ModuleList(
-            UNetLevel(level_units(i, channels[i], f"down_{i}"),
-                      Downsample(channels[i], channels[i + 1]) if i + 1 < num_levels else None)
+        self.down_blocks = nn.ModuleList(
+            get_down_block(kind(i, "DownBlock"), in_channels=channels[i], graph=graph(f"down_{i}", sizes[i]),
+                           downsample_channels=channels[i + 1] if i + 1 < num_levels else None, **level(i))
             for i in range(num_levels)
         )
-        self.mid = nn.ModuleList([unit(channels[-1], channels[-1], sizes[-1], True, False),
-                                  unit(channels[-1], channels[-1], sizes[-1], False, "mid" in graph_at)])
-        self.up_levels = nn.ModuleList(
-            UNetLevel(level_units(i, 2 * channels[i], f"up_{i}"),
-                      Upsample(channels[i], channels[i - 1]) if i > 0 else None)
+        self.mid_block = MidBlock(channels=channels[-1], temb_channels=temb_channels, norm_num_groups=norm_num_groups,
+                                  graph=graph("mid", sizes[-1]), **attention)
+        self.up_blocks = nn.ModuleList(
+            get_up_block(kind(i, "UpBlock"), graph=graph(f"up_{i}", sizes[i]),
+                         upsample_channels=channels[i - 1] if i > 0 else None, **level(i))
             for i in reversed(range(num_levels))
         )
         self.norm_out = nn.GroupNorm(norm_num_groups, channels[0], eps=1e-6)
@@ -200,13 +213,20 @@ class GUNet(ModelMixin, ConfigMixin):
     def from_preset(cls, name: str = "cpu", **overrides) -> "GUNet":
         """A freshly initialised GUNet of preset ``name`` (``"tiny"``, ``"cpu"``, ``"paper"``), any key overridden.
 
-        Example: ``GUNet.from_preset("cpu", graph_layer="gat", cross_attention_dim=768)``.
+        A ``skeleton`` override sets ``in_channels`` and ``out_channels`` to its joint count unless they are
+        overridden too. Example: ``GUNet.from_preset("cpu", graph_layer="gat", skeleton="openpose_18")``.
         """
         if name not in PRESETS:
             raise ValueError(f"unknown GUNet preset {name!r}; presets: {', '.join(PRESETS)}")
         unknown = sorted(set(overrides) - set(cls._config_keys()))
         if unknown:
             raise ValueError(f"GUNet.from_preset: unknown config keys {unknown}; valid keys: {cls._config_keys()}")
+        if "skeleton" in overrides:
+            try:
+                joints = resolve_skeleton(overrides["skeleton"]).num_joints
+            except (ValueError, TypeError) as error:
+                raise ValueError(f"GUNet.from_preset: {error}") from None
+            overrides = {"in_channels": joints, "out_channels": joints, **overrides}
         return cls(**{**PRESETS[name], **overrides})
 
     @classmethod
@@ -223,35 +243,40 @@ class GUNet(ModelMixin, ConfigMixin):
     ) -> UNet2DOutput | tuple[Tensor]:
         """Denoise ``sample`` at ``timestep`` (one per sample, or one for all) given text token embeddings."""
         self._check_inputs(sample, encoder_hidden_states, encoder_attention_mask)
-        temb = self.time_embedding(self.time_proj(self._timesteps(timestep, sample)).to(sample.dtype))
-        sentence = None  # the sentence embedding, computed only where pooled_text or text_context reads it
-        if self.text_embedding is not None or self.config.text_context != "tokens":
-            sentence = pool_text(encoder_hidden_states, encoder_attention_mask)
-        if self.text_embedding is not None:
-            temb = temb + self.text_embedding(sentence)
-        text, mask = self._context(sentence, encoder_hidden_states, encoder_attention_mask)
-        text_bias = None
-        if mask is not None:  # 1 keep / 0 pad -> additive bias, one row for every query
-            text_bias = ((1 - mask.to(sample.dtype)) * -10000.0).unsqueeze(1)
-
+        # 1. embed the time (and the sentence, where pooled_text asks); what cross-attention reads
+        temb, text, text_bias = self._embed(sample, timestep, encoder_hidden_states, encoder_attention_mask)
+        # 2. stem: fold stem_stride x stem_stride pixels into channels
         pixels = self.pixel_in(sample)
         h = self.conv_in(pixels)
+        # 3. down, keeping every layer's output as a skip
         skips = []
-        for level in self.down_levels:
-            for unit in level.units:
-                h = self._run(unit, h, temb, text, text_bias)
-                skips.append(h)
-            h = level.resample(h)
-        for unit in self.mid:
-            h = self._run(unit, h, temb, text, text_bias)
-        for level in self.up_levels:
-            for unit in level.units:
-                h = self._run(unit, torch.cat([h, skips.pop()], dim=1), temb, text, text_bias)
-            h = level.resample(h)
+        for block in self.down_blocks:
+            h, block_skips = block(h, temb, text, text_bias) if block.has_cross_attention else block(h, temb)
+            skips.append(block_skips)
+        # 4. middle
+        h = self.mid_block(h, temb, text, text_bias)
+        # 5. up, each block taking back the skips of its level
+        for block in self.up_blocks:
+            block_skips = skips.pop()
+            h = block(h, block_skips, temb, text, text_bias) if block.has_cross_attention else block(h, block_skips, temb)
+        # 6. head: unfold to pixels (beside the full-resolution features when pixel_head_channels is set)
         out = self.conv_out(self.norm_out(h))
         if self.pixel_out is not None:
             out = self.pixel_out(torch.cat([out, pixels], dim=1))
         return UNet2DOutput(sample=out) if return_dict else (out,)
+
+    def _embed(self, sample: Tensor, timestep, tokens: Tensor, mask: Tensor | None):
+        """The time embedding ``(batch, temb_channels)``, what cross-attention reads ``(batch, n, D)`` and its
+        additive bias ``(batch, 1, n)`` (0 keep, -10000 padding) or ``None``."""
+        temb = self.time_embedding(self.time_proj(self._timesteps(timestep, sample)).to(sample.dtype))
+        sentence = None  # the sentence embedding, computed only where pooled_text or text_context reads it
+        if self.text_embedding is not None or self.config.text_context != "tokens":
+            sentence = pool_text(tokens, mask)
+        if self.text_embedding is not None:
+            temb = temb + self.text_embedding(sentence)
+        text, mask = self._context(sentence, tokens, mask)
+        text_bias = None if mask is None else ((1 - mask.to(sample.dtype)) * -10000.0).unsqueeze(1)
+        return temb, text, text_bias
 
     def _context(self, sentence: Tensor | None, tokens: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """What cross-attention reads (``text_context``): ``(batch, n, D)`` and its mask ``(batch, n)`` or None."""
@@ -265,17 +290,33 @@ class GUNet(ModelMixin, ConfigMixin):
         first = torch.ones(len(tokens), 1, dtype=mask.dtype, device=mask.device)
         return torch.cat([sentence, tokens], dim=1), torch.cat([first, mask], dim=1)
 
-    def _run(self, unit: UNetUnit, *inputs: Tensor | None) -> Tensor:
-        """``unit(*inputs)``; under gradient checkpointing its activations are recomputed in the backward pass."""
-        if self.gradient_checkpointing and torch.is_grad_enabled():
-            return self._gradient_checkpointing_func(unit, *inputs)
-        return unit(*inputs)
+    def match_checkpoint_layout(self, names: Iterable[str]) -> None:
+        """Give each graph block the residual layer that checkpoints written before the single residual path hold,
+        where a checkpoint's parameter ``names`` (current or older ones) name its projection ``layer.proj``.
+
+        Loading does this on its own; a trainer resuming such a checkpoint calls it before it builds its optimiser.
+        """
+        names = {convert_key(name) for name in names}
+        for name, module in self.named_modules():
+            if isinstance(module, GraphBlock) and f"{name}.layer.proj.weight" in names:
+                module.use_residual_layer()
+
+    def _fix_state_dict_keys_on_load(self, state_dict: dict) -> dict:
+        """diffusers' hook between reading a checkpoint and counting its keys: older parameter names renamed,
+        and graph blocks whose weights hold an older residual layer given that layer."""
+        convert_state_dict(state_dict)
+        self.match_checkpoint_layout(state_dict)
+        return state_dict
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        convert_state_dict(state_dict, prefix)  # load_state_dict of a checkpoint's older parameter names
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # --- checks ----------------------------------------------------------------------------------------
 
     @staticmethod
     def _check_config(sizes, sample_size, stem_stride, attention_levels, graph_layer, graph_positions,
-                      graph_node_features, skeleton, text_context) -> set[str]:
+                      graph_node_features, text_context) -> set[str]:
         """Validate the config; return the names of the positions that get a graph block."""
         num_levels = len(sizes)
         factor = stem_stride * 2 ** (num_levels - 1)
@@ -287,8 +328,6 @@ class GUNet(ModelMixin, ConfigMixin):
                              "(one per entry of block_out_channels)")
         if text_context not in TEXT_CONTEXTS:
             raise ValueError(f"GUNet: text_context must be one of {TEXT_CONTEXTS}, got {text_context!r}")
-        if skeleton not in SKELETONS:
-            raise ValueError(f"GUNet: unknown skeleton {skeleton!r}; choose one of {list(SKELETONS)}")
         if graph_node_features not in NODE_FEATURES:
             raise ValueError(f"GUNet: graph_node_features must be one of {NODE_FEATURES}, got {graph_node_features!r}")
         if not isinstance(graph_layer, str):
@@ -304,6 +343,23 @@ class GUNet(ModelMixin, ConfigMixin):
         if unknown:
             raise ValueError(f"GUNet: unknown graph_positions {unknown}; use 'mid', 'all' or a list of {names}")
         return set(positions)
+
+    def _check_skeleton(self, skeleton, in_channels: int, out_channels: int) -> Skeleton:
+        """The layout ``skeleton`` names, checked against the channel counts; a Skeleton given as an object is
+        stored in the config by name (built-in layouts) or as its ``to_config()`` dict."""
+        try:
+            layout = resolve_skeleton(skeleton)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"GUNet: {error}") from None
+        if not layout.num_joints == in_channels == out_channels:
+            raise ValueError(f"GUNet: the skeleton {layout.name!r} has {layout.num_joints} joints, one heatmap each, so "
+                             f"in_channels and out_channels must both be {layout.num_joints}; got in_channels="
+                             f"{in_channels}, out_channels={out_channels} (GUNet.from_preset sets them from the "
+                             "skeleton)")
+        if isinstance(skeleton, Skeleton):
+            builtin = next((name for name, known in SKELETONS.items() if known == skeleton), None)
+            self.register_to_config(skeleton=builtin or skeleton.to_config())
+        return layout
 
     def _check_inputs(self, sample: Tensor, text: Tensor, mask: Tensor | None) -> None:
         config = self.config

@@ -30,6 +30,8 @@ import torch
 from diffusers import UNet2DConditionModel
 from torch import Tensor, nn
 
+from posegraph.skeleton import COCO_17, Skeleton
+
 __all__ = ["UpstreamGUNet", "UpstreamSpatialBlock", "UPSTREAM_BONES", "UPSTREAM_CLASS_NAMES"]
 
 #: The joint pairs (COCO-17 indices) the release's 17x17 matrix links, besides each joint to itself:
@@ -122,6 +124,11 @@ class UpstreamGUNet(UNet2DConditionModel):
 
     def _spatial_hook(self, module: nn.Module, inputs, output: Tensor) -> Tensor:
         return self.spa_block(output)
+
+    @property
+    def skeleton(self) -> Skeleton:
+        """The joint layout of the release's 17 maps: COCO-17."""
+        return COCO_17
 
     @property
     def heatmap_size(self) -> int:

@@ -1,9 +1,9 @@
 """The graph-layer registry: one place that turns a name (or a PyG convolution class) into a layer.
 
 An ablation is a one-string change in a config: ``"gcn"``, ``"gat"``, ``"gatv2"``, ``"cheb"``,
-``"graphconv"``, ``"sage"``, ``"transformer"`` or ``"none"``. Names are matched like
-:mod:`torch_geometric.resolver` matches them: case, ``-``, ``_`` and spaces are ignored, and the PyG
-class name works too (``"GCNConv"``, ``"gcn_conv"``). Any :class:`~torch_geometric.nn.conv.MessagePassing`
+``"graphconv"``, ``"sage"``, ``"transformer"`` or ``"none"``. Names are matched as PyG's resolvers match them
+(:func:`torch_geometric.resolver.normalize_string`: case, ``-``, ``_`` and spaces are ignored), and the PyG
+class name works too, with or without its ``Conv`` (``"GCNConv"``, ``"gcn_conv"``). Any :class:`~torch_geometric.nn.conv.MessagePassing`
 subclass whose constructor reads ``(in_channels, out_channels, **kwargs)`` can be passed directly.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ from torch_geometric.nn.conv import (
     TransformerConv,
 )
 from torch_geometric.nn.dense import DenseGCNConv, DenseGraphConv
+from torch_geometric.resolver import normalize_string
 
 __all__ = ["GRAPH_LAYERS", "resolve_graph_layer", "graph_layer_name", "takes_edge_weight", "make_graph_layer"]
 
@@ -40,18 +41,14 @@ GRAPH_LAYERS: dict[str, type[MessagePassing] | None] = {
 # so one state dict serves both paths.
 _DENSE_TWINS: dict[type[MessagePassing], type[nn.Module]] = {GCNConv: DenseGCNConv, GraphConv: DenseGraphConv}
 
-# Arguments PyG requires without a default, and the choice that keeps the output width equal to
-# out_channels for multi-head layers (heads are averaged, not concatenated).
-_DEFAULTS: dict[type[MessagePassing], dict] = {
+# Constructor arguments each layer gets unless the caller gives them: ones PyG requires without a default, and
+# the choice that keeps the output width equal to out_channels for multi-head layers (heads averaged, not concatenated).
+_LAYER_KWARGS: dict[type[MessagePassing], dict] = {
     ChebConv: {"K": 2},
     GATConv: {"concat": False},
     GATv2Conv: {"concat": False},
     TransformerConv: {"concat": False},
 }
-
-
-def _normalize(name: str) -> str:
-    return name.lower().replace("-", "").replace("_", "").replace(" ", "")
 
 
 def resolve_graph_layer(layer: str | type[MessagePassing]) -> type[MessagePassing] | None:
@@ -67,9 +64,13 @@ def resolve_graph_layer(layer: str | type[MessagePassing]) -> type[MessagePassin
         raise TypeError(
             f"graph layer must be a registry name or a torch_geometric MessagePassing class, got {layer!r}"
         )
-    query = _normalize(layer)
+    query = normalize_string(layer)
     for name, cls in GRAPH_LAYERS.items():
-        if query == name or (cls is not None and query in (_normalize(cls.__name__), _normalize(cls.__name__)[:-4])):
+        names = {name}
+        if cls is not None:
+            class_name = normalize_string(cls.__name__)
+            names |= {class_name, class_name.removesuffix("conv")}
+        if query in names:
             return cls
     raise ValueError(f"unknown graph layer {layer!r}; valid names: {', '.join(GRAPH_LAYERS)} (or a PyG conv class)")
 
@@ -106,7 +107,7 @@ def make_graph_layer(
     cls = resolve_graph_layer(layer)
     if cls is None:
         return None
-    kwargs = {**_DEFAULTS.get(cls, {}), **kwargs}
+    kwargs = {**_LAYER_KWARGS.get(cls, {}), **kwargs}
     if dense:
         if cls not in _DENSE_TWINS:
             dense_names = [graph_layer_name(c) for c in _DENSE_TWINS]

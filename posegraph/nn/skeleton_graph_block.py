@@ -1,4 +1,4 @@
-"""The skeleton-graph block: message passing between the joints of each pose, with a residual path."""
+"""Message passing between the joints of each pose: the skeleton-graph layer, and the block that adds a residual path."""
 from __future__ import annotations
 
 import torch
@@ -8,23 +8,23 @@ from torch_geometric.nn.conv import MessagePassing
 from posegraph.nn.registry import graph_layer_name, make_graph_layer, takes_edge_weight
 from posegraph.skeleton import COCO_17, Skeleton
 
-__all__ = ["SkeletonGraphBlock", "NODE_FEATURES"]
+__all__ = ["SkeletonGraphLayer", "SkeletonGraphBlock", "NODE_FEATURES"]
 
 NODE_FEATURES = ("map", "pixel")
 
 
-class SkeletonGraphBlock(nn.Module):
-    r"""A residual graph convolution over the ``K`` joints of a skeleton, applied to every pose on its own.
+class SkeletonGraphLayer(nn.Module):
+    r"""A graph convolution over the ``K`` joints of a skeleton, applied to every pose on its own.
 
     .. math::
-        \mathbf{X}^{\prime} = \mathbf{X} + \sigma\big(\mathrm{Conv}_{\mathcal{G}}(\mathrm{LN}(\mathbf{X}))\big)
-        \mathbf{W}_o + \mathbf{b}_o
+        \mathbf{X}^{\prime} = \sigma\big(\mathrm{Conv}_{\mathcal{G}}(\mathrm{LN}(\mathbf{X}))\big)
 
     where :math:`\mathbf{X} \in \mathbb{R}^{K \times F}` holds one pose's joint features, LN is a layer norm
     over the features of each joint, :math:`\mathrm{Conv}_{\mathcal{G}}` is a PyG convolution (any layer of
     the registry) over the skeleton graph :math:`\mathcal{G}` (the bones, or all joints up to ``hops``
-    bones apart), :math:`\sigma` is SiLU and :math:`\mathbf{W}_o` is zero at initialisation, so a fresh
-    block is the identity. With ``layer="none"`` the block is the identity and has no parameters.
+    bones apart) and :math:`\sigma` is SiLU. No residual path: :class:`SkeletonGraphBlock` adds one with an
+    output projection, and GUNet's graph block puts its own around projections into and out of the joints.
+    With ``layer="none"`` the layer has no parameters and returns its input.
 
     The joint axis is explicit and never the batch axis: a batch of ``N`` poses is one disconnected graph
     of ``N * K`` nodes (the skeleton's ``edge_index`` repeated with offsets ``n * K``), so no message
@@ -35,7 +35,7 @@ class SkeletonGraphBlock(nn.Module):
     channels ``k * c ... k * c + c - 1``) and become node features in one of two ways:
 
     - ``node_features="map"``: joint ``k``'s feature vector is its whole channel group, ``c * height * width``
-      values, so ``channels = c * height * width`` and the block is tied to one map size. Messages carry
+      values, so ``channels = c * height * width`` and the layer is tied to one map size. Messages carry
       whole maps between joints; cheap at the small maps after a UNet's middle block (where GUNet puts it).
     - ``node_features="pixel"``: every pixel of every pose is its own ``K``-node graph with ``c`` features
       (``channels = c``); works at any map size, costs ``O(height * width)`` graphs.
@@ -45,15 +45,12 @@ class SkeletonGraphBlock(nn.Module):
         layer: a registry name (``"gcn"``, ``"gat"``, ``"gatv2"``, ``"cheb"``, ``"graphconv"``, ``"sage"``,
             ``"transformer"``, ``"none"``) or a PyG ``MessagePassing`` class.
         skeleton: the layout whose bones carry the messages (default COCO-17).
-        hidden_channels: the convolution's output width (default ``channels``).
         node_features: ``"map"`` or ``"pixel"``, how feature maps become node features.
         hops: connect joints up to this many bones apart (``Skeleton.k_hop_edge_index``).
         learnable_edge_weight: learn one positive weight per joint pair of the graph (per bone when
             ``hops=1``), initialised to 1; only for layers that take ``edge_weight`` (gcn, cheb, graphconv).
         dense: run the dense twin of the layer on the ``(K, K)`` adjacency instead of sparse message
             passing (gcn and graphconv; same parameters, same result, faster for many small graphs).
-        zero_init: start with :math:`\mathbf{W}_o = 0` (the identity block). GUNet turns this off because it
-            puts its own zero-initialised projection after the block.
         **layer_kwargs: passed to the layer's constructor (e.g. ``heads=4``).
 
     Shapes:
@@ -67,33 +64,38 @@ class SkeletonGraphBlock(nn.Module):
         layer: str | type[MessagePassing] = "gcn",
         skeleton: Skeleton = COCO_17,
         *,
-        hidden_channels: int | None = None,
         node_features: str = "map",
         hops: int = 1,
         learnable_edge_weight: bool = False,
         dense: bool = False,
-        zero_init: bool = True,
         **layer_kwargs,
     ):
         super().__init__()
+        self._build(channels, channels, layer, skeleton, node_features=node_features, hops=hops,
+                    learnable_edge_weight=learnable_edge_weight, dense=dense, **layer_kwargs)
+
+    def _build(self, channels: int, hidden_channels: int, layer: str | type[MessagePassing] = "gcn",
+               skeleton: Skeleton = COCO_17, *, node_features: str = "map", hops: int = 1,
+               learnable_edge_weight: bool = False, dense: bool = False, **layer_kwargs) -> None:
+        """Check the arguments and make the convolution (``channels -> hidden_channels``), edge weights and norm."""
+        name = self.__class__.__name__
         if node_features not in NODE_FEATURES:
-            raise ValueError(f"SkeletonGraphBlock: node_features must be one of {NODE_FEATURES}, got {node_features!r}")
+            raise ValueError(f"{name}: node_features must be one of {NODE_FEATURES}, got {node_features!r}")
         self.channels = channels
-        self.hidden_channels = hidden_channels or channels
+        self.hidden_channels = hidden_channels
         self.skeleton = skeleton
         self.num_joints = skeleton.num_joints
         self.layer_name = graph_layer_name(layer)
         self.node_features = node_features
         self.hops = hops
         self.dense = dense
-        self.zero_init = zero_init
-        self.conv = make_graph_layer(layer, channels, self.hidden_channels, dense=dense, **layer_kwargs)
+        self.conv = make_graph_layer(layer, channels, hidden_channels, dense=dense, **layer_kwargs)
         if self.conv is None:
             self.log_edge_weight = None
             return
         if learnable_edge_weight and not takes_edge_weight(layer):
             raise ValueError(
-                f"SkeletonGraphBlock: layer {self.layer_name!r} takes no edge_weight, so it cannot learn edge weights; "
+                f"{name}: layer {self.layer_name!r} takes no edge_weight, so it cannot learn edge weights; "
                 "use learnable_edge_weight=False or a layer that does (gcn, cheb, graphconv)"
             )
         edge_index = skeleton.k_hop_edge_index(hops)
@@ -104,20 +106,14 @@ class SkeletonGraphBlock(nn.Module):
         self.log_edge_weight = nn.Parameter(torch.zeros(len(pairs))) if learnable_edge_weight else None
         self.norm = nn.LayerNorm(channels)
         self.act = nn.SiLU()
-        self.proj = nn.Linear(self.hidden_channels, channels)
         self._batched = None  # (num_graphs, device, edge_index of num_graphs poses)
-        self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Re-initialise every parameter (the output projection to zero when ``zero_init``)."""
+        """Re-initialise every parameter (edge weights to 1)."""
         if self.conv is None:
             return
         self.norm.reset_parameters()
         self.conv.reset_parameters()
-        self.proj.reset_parameters()
-        if self.zero_init:
-            nn.init.zeros_(self.proj.weight)
-            nn.init.zeros_(self.proj.bias)
         if self.log_edge_weight is not None:
             nn.init.zeros_(self.log_edge_weight)
 
@@ -142,8 +138,11 @@ class SkeletonGraphBlock(nn.Module):
         nodes = self._to_nodes(x)
         if self.conv is None:
             return x
-        nodes = nodes + self.proj(self.act(self._convolve(self.norm(nodes))))
-        return self._from_nodes(nodes, x.shape)
+        return self._from_nodes(self.message(nodes), x.shape)
+
+    def message(self, nodes: Tensor) -> Tensor:
+        """What the joints tell each other: node features ``(N, K, channels) -> (N, K, hidden_channels)``."""
+        return self.act(self._convolve(self.norm(nodes)))
 
     def _convolve(self, x: Tensor) -> Tensor:
         """The graph convolution on every pose at once: ``(N, K, channels) -> (N, K, hidden_channels)``."""
@@ -197,3 +196,44 @@ class SkeletonGraphBlock(nn.Module):
             return nodes.reshape(shape)
         b, c, h, w = shape
         return nodes.view(b, h, w, self.num_joints, -1).permute(0, 3, 4, 1, 2).reshape(shape)
+
+
+class SkeletonGraphBlock(SkeletonGraphLayer):
+    r"""A residual :class:`SkeletonGraphLayer`: the layer's messages, projected, added to the input.
+
+    .. math::
+        \mathbf{X}^{\prime} = \mathbf{X} + \sigma\big(\mathrm{Conv}_{\mathcal{G}}(\mathrm{LN}(\mathbf{X}))\big)
+        \mathbf{W}_o + \mathbf{b}_o
+
+    with :math:`\mathbf{W}_o` (and :math:`\mathbf{b}_o`) zero at initialisation, so a fresh block is the
+    identity. With ``layer="none"`` the block is the identity and has no parameters.
+
+    Args:
+        channels, layer, skeleton, node_features, hops, learnable_edge_weight, dense, **layer_kwargs: as
+            :class:`SkeletonGraphLayer`.
+        hidden_channels: the convolution's output width (default ``channels``), projected back to ``channels``.
+
+    Shapes: as :class:`SkeletonGraphLayer`.
+    """
+
+    def __init__(self, channels: int, layer: str | type[MessagePassing] = "gcn", skeleton: Skeleton = COCO_17, *,
+                 hidden_channels: int | None = None, **kwargs):
+        nn.Module.__init__(self)
+        self._build(channels, hidden_channels or channels, layer, skeleton, **kwargs)
+        if self.conv is not None:
+            self.proj = nn.Linear(self.hidden_channels, channels)
+            self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Re-initialise every parameter: edge weights to 1 and the output projection to zero (the identity)."""
+        super().reset_parameters()
+        if self.conv is not None:
+            nn.init.zeros_(self.proj.weight)
+            nn.init.zeros_(self.proj.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x``: ``(batch, K, channels)`` or ``(batch, K * c, height, width)``; returns the same shape."""
+        nodes = self._to_nodes(x)
+        if self.conv is None:
+            return x
+        return self._from_nodes(nodes + self.proj(self.message(nodes)), x.shape)

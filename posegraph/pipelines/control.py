@@ -15,26 +15,26 @@ import numbers
 import numpy as np
 import torch
 
-from posegraph.skeleton import BODY_PARTS, COCO_17
+from posegraph.skeleton import BODY_PARTS, COCO_17, Skeleton
 
 __all__ = ["as_float_tensor", "keep_mask", "check_keypoints", "check_strength", "check_box", "frame_to_box", "box_to_frame"]
 
-_K = COCO_17.num_joints
 
-
-def keep_mask(keep, name: str = "keep") -> torch.Tensor:
-    """The joints to keep as a ``(17,)`` bool mask over COCO-17.
+def keep_mask(keep, name: str = "keep", skeleton: Skeleton = COCO_17) -> torch.Tensor:
+    """The joints to keep as a ``(K,)`` bool mask over the joints of ``skeleton`` (default COCO-17).
 
     Args:
         keep: a body part of :data:`posegraph.skeleton.BODY_PARTS` (``"legs"``, ``"arms"``, ``"left_arm"``,
-            ``"right_arm"``, ``"left_leg"``, ``"right_leg"``, ``"head"``, ``"torso"``), a COCO-17 joint name,
-            several of these as a list or one comma-separated string (``"legs,nose"``), or a ``(17,)``
-            boolean mask (list, numpy array or tensor) in COCO-17 order.
+            ``"right_arm"``, ``"left_leg"``, ``"right_leg"``, ``"head"``, ``"torso"``: those of its joints that
+            ``skeleton`` has), a joint name of ``skeleton``, several of these as a list or one comma-separated
+            string (``"legs,nose"``), or a ``(K,)`` boolean mask (list, numpy array or tensor) in its order.
         name: the argument's name, for error messages.
+        skeleton: the layout the mask is over.
 
     Raises:
         ValueError / TypeError: an unknown name or a mask of the wrong length or type, naming ``name``.
     """
+    k, layout = skeleton.num_joints, f"{skeleton.name} joint"
     if isinstance(keep, str):
         keep = [part.strip() for part in keep.split(",") if part.strip()]
         if not keep:
@@ -44,23 +44,25 @@ def keep_mask(keep, name: str = "keep") -> torch.Tensor:
     ):
         mask = torch.as_tensor(np.asarray(keep.cpu() if isinstance(keep, torch.Tensor) else keep))
         if mask.dtype != torch.bool:
-            raise TypeError(f"{name}: a mask must hold booleans (one per COCO-17 joint), got dtype {mask.dtype}")
-        if mask.shape != (_K,):
-            raise ValueError(f"{name}: a mask must have shape ({_K},), one entry per COCO-17 joint, "
+            raise TypeError(f"{name}: a mask must hold booleans (one per {layout}), got dtype {mask.dtype}")
+        if mask.shape != (k,):
+            raise ValueError(f"{name}: a mask must have shape ({k},), one entry per {layout}, "
                              f"got shape {tuple(mask.shape)}")
         return mask.clone()
-    if not isinstance(keep, (list, tuple)) or not keep or not all(isinstance(k, str) for k in keep):
-        raise TypeError(f"{name} must be a body part or joint name, a list of them, or a ({_K},) boolean mask, "
+    if not isinstance(keep, (list, tuple)) or not keep or not all(isinstance(part, str) for part in keep):
+        raise TypeError(f"{name} must be a body part or joint name, a list of them, or a ({k},) boolean mask, "
                         f"got {keep!r}")
-    mask = torch.zeros(_K, dtype=torch.bool)
+    parts = {part: [j for j in joints if j in skeleton.names] for part, joints in BODY_PARTS.items()}
+    parts = {part: joints for part, joints in parts.items() if joints}
+    mask = torch.zeros(k, dtype=torch.bool)
     for part in keep:
-        if part in BODY_PARTS:
-            mask[[COCO_17.index(joint) for joint in BODY_PARTS[part]]] = True
-        elif part in COCO_17.names:
-            mask[COCO_17.index(part)] = True
+        if part in parts:
+            mask[[skeleton.index(joint) for joint in parts[part]]] = True
+        elif part in skeleton.names:
+            mask[skeleton.index(part)] = True
         else:
-            raise ValueError(f"{name}: unknown body part or joint {part!r}; body parts: {', '.join(BODY_PARTS)}; "
-                             f"joints: {', '.join(COCO_17.names)}")
+            raise ValueError(f"{name}: unknown body part or joint {part!r}; body parts: {', '.join(parts) or 'none'}; "
+                             f"joints: {', '.join(skeleton.names)}")
     return mask
 
 
@@ -119,37 +121,39 @@ def as_float_tensor(values) -> torch.Tensor:
 
 
 def check_keypoints(keypoints, name: str, num_poses: int, size: int, height: int, width: int,
-                    box=None) -> torch.Tensor:
+                    box=None, skeleton: Skeleton = COCO_17) -> torch.Tensor:
     """Check given poses and map them into the model's frame.
 
     Args:
-        keypoints: ``(17, 3)`` (one pose for all) or ``(num_poses, 17, 3)`` COCO-17 rows ``(x, y, v)`` in
-            canvas pixels (torch, numpy or nested lists); ``v = 0`` marks an absent joint.
+        keypoints: ``(K, 3)`` (one pose for all) or ``(num_poses, K, 3)`` rows ``(x, y, v)`` of ``skeleton``'s
+            joints in canvas pixels (torch, numpy or nested lists); ``v = 0`` marks an absent joint.
         name: the argument's name, for error messages.
         num_poses: how many poses a per-pose tensor must hold.
         size: the frame side ``S``.
         height, width: the canvas.
         box: the part of the canvas the frame fits into (default the whole canvas).
+        skeleton: the model's joint layout (default COCO-17).
 
     Returns:
-        ``(1 or num_poses, 17, 3)`` float32 keypoints in frame pixels; absent joints are ``(0, 0, 0)``.
+        ``(1 or num_poses, K, 3)`` float32 keypoints in frame pixels; absent joints are ``(0, 0, 0)``.
 
     Raises:
         ValueError: wrong shape, non-finite values, ``v`` outside {0, 1, 2}, or a present joint outside the
             canvas or outside the square frame; the message names ``name``, the pose and the joint.
     """
+    k, layout = skeleton.num_joints, skeleton.name
     try:
         kp = as_float_tensor(keypoints)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be COCO-17 keypoints (17, 3) or ({num_poses}, 17, 3) of numbers") from None
+        raise ValueError(f"{name} must be {layout} keypoints ({k}, 3) or ({num_poses}, {k}, 3) of numbers") from None
     if kp.dim() == 2:
         kp = kp[None]
     if kp.dim() != 3 or kp.shape[-1] != 3:
-        raise ValueError(f"{name} must have shape (17, 3) or ({num_poses}, 17, 3): COCO-17 rows (x, y, v) in canvas "
-                         f"pixels, got shape {tuple(kp.shape)}")
-    if kp.shape[1] != _K:
-        raise ValueError(f"{name} has {kp.shape[1]} joints per pose; posegraph uses the {_K} COCO-17 joints "
-                         f"({', '.join(COCO_17.names)}); convert OpenPose-18 with posegraph.skeleton.openpose_to_coco")
+        raise ValueError(f"{name} must have shape ({k}, 3) or ({num_poses}, {k}, 3): {layout} rows (x, y, v) in "
+                         f"canvas pixels, got shape {tuple(kp.shape)}")
+    if kp.shape[1] != k:
+        raise ValueError(f"{name} has {kp.shape[1]} joints per pose; the model draws the {k} {layout} joints "
+                         f"({', '.join(skeleton.names)}); convert other layouts with posegraph.skeleton.convert_keypoints")
     if kp.shape[0] not in (1, num_poses):
         raise ValueError(f"{name} holds {kp.shape[0]} poses for {num_poses} poses to draw; give one pose or one each")
     if not torch.isfinite(kp).all():
@@ -168,6 +172,6 @@ def check_keypoints(keypoints, name: str, num_poses: int, size: int, height: int
                                        f"centred in {'the canvas' if tuple(box) == (0, 0, width, height) else f'box {tuple(box)}'})")):
         if bad.any():
             pose, joint = (int(i) for i in bad.nonzero()[0])
-            raise ValueError(f"{name}: pose {pose}, joint {COCO_17.names[joint]} at ({x[pose, joint]:g}, "
+            raise ValueError(f"{name}: pose {pose}, joint {skeleton.names[joint]} at ({x[pose, joint]:g}, "
                              f"{y[pose, joint]:g}) lies {where}; keypoints are canvas pixels")
     return frame

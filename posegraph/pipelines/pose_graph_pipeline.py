@@ -1,4 +1,4 @@
-"""PoseGraphPipeline: text prompts -> COCO-17 keypoints and heatmaps by classifier-free-guided diffusion."""
+"""PoseGraphPipeline: text prompts -> keypoints and heatmaps by classifier-free-guided diffusion."""
 from __future__ import annotations
 
 import copy
@@ -27,6 +27,7 @@ from posegraph.pipelines.control import as_float_tensor, check_keypoints, check_
 from posegraph.pipelines.limits import (POSE_BYTES, check_canvas_size, check_inference_steps, check_request_memory,
                                         check_seed_range)
 from posegraph.pipelines.schedulers import load_scheduler, make_scheduler
+from posegraph.skeleton import Skeleton
 from posegraph.text import TextEncoder
 
 __all__ = ["PoseGraphPipeline", "PoseGraphPipelineOutput", "DEFAULT_GUIDANCE_SCALE"]
@@ -38,7 +39,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_GUIDANCE_SCALE = 5.0
 
 _SEED_RANGE = 2**62
-_ENCODE_BATCH = 256  # prompts encoded per text-encoder forward
 
 
 @dataclass
@@ -46,12 +46,13 @@ class PoseGraphPipelineOutput(BaseOutput):
     """What :class:`PoseGraphPipeline` returns, poses in prompt order (all poses of prompt 0 first).
 
     Attributes:
-        keypoints: ``(num_poses, 17, 3)`` float32 CPU tensor of ``(x, y, v)`` rows in canvas pixels,
-            COCO-17 order; ``v`` is 2 where the decoder finds the joint (a GUNet: the heatmap peak reaches the
+        keypoints: ``(num_poses, K, 3)`` float32 CPU tensor of ``(x, y, v)`` rows in canvas pixels, in the
+            order of the model's skeleton (``pipeline.skeleton``; COCO-17 unless it was trained on another layout,
+            ``K`` its joints); ``v`` is 2 where the decoder finds the joint (a GUNet: the heatmap peak reaches the
             decoder threshold; the released upstream model: its lowest region is large enough), else 0.
-        confidence: ``(num_poses, 17)`` float32 CPU tensor: each joint's heatmap peak value (the released
+        confidence: ``(num_poses, K)`` float32 CPU tensor: each joint's heatmap peak value (the released
             upstream model: the mean of its ``[0, 1]`` heatmap over the joint's region).
-        heatmaps: ``(num_poses, 17, S, S)`` float32 CPU tensor in ``[0, 1]`` when asked for
+        heatmaps: ``(num_poses, K, S, S)`` float32 CPU tensor in ``[0, 1]`` when asked for
             (``return_heatmaps=True``), else ``None``.
         prompts: the prompt of each pose.
         seeds: each pose's seed; ``pipe(prompts[i], generator=seeds[i])`` draws that pose again.
@@ -65,23 +66,31 @@ class PoseGraphPipelineOutput(BaseOutput):
 
 
 class PoseGraphPipeline(DiffusionPipeline):
-    """Text -> 2D pose skeletons: a GUNet denoises 17-channel heatmaps, conditioned on a frozen text encoder.
+    """Text -> 2D pose skeletons: a GUNet denoises one heatmap per joint of its skeleton (``K`` = 17 for COCO-17),
+    conditioned on a frozen text encoder.
 
-    Components:
+    Components (diffusers' registered modules: ``components``, ``to``, ``device``, progress bars and offloading
+    come from ``DiffusionPipeline``):
         unet: :class:`posegraph.models.GUNet`, or :class:`posegraph.models.UpstreamGUNet` (the paper authors'
             released model, whose heatmaps are decoded the way their code does).
         scheduler: any diffusers scheduler; its config is the training noise schedule that samplers
             chosen by name start from.
-        text_encoder: :class:`posegraph.text.TextEncoder`, saved by reference (its ``to_config()`` in
-            ``text_encoder.json``), never its weights.
+        text_encoder: :class:`posegraph.text.TextEncoder`, kept as a reference (its ``to_config()``, written to
+            ``text_encoder.json``) rather than as saved weights: it is a public pretrained encoder that training
+            never changes, so every checkpoint would otherwise carry the same weights again (the default
+            MiniLM is seven times the ``cpu`` preset's unet), and the reference names exactly the encoder the
+            unet was trained against. ``model_index.json`` therefore lists it as not saved (``[null, null]``).
 
     Config:
         heatmap_sigma: the Gaussian width in heatmap pixels of the training heatmaps (``TrainConfig.sigma``),
             used to draw given poses (``keypoints=``, ``init_keypoints=``) as the model saw poses in training.
 
-    ``save_pretrained`` writes the same layout as a training checkpoint, and ``from_pretrained`` loads a
-    saved pipeline, a checkpoint, a whole training run directory (its latest complete checkpoint) or the
-    paper authors' released diffusers folder.
+    ``save_pretrained`` is diffusers' (``unet/`` as safetensors and config, ``scheduler/``, ``model_index.json``)
+    plus the text encoder's reference and a ``COMPLETE`` marker: the layout of a training checkpoint.
+    ``from_pretrained`` is posegraph's own, because what it loads is more than diffusers' folder layout: a
+    saved pipeline, a training checkpoint (no ``model_index.json``), a whole training run directory (its latest
+    complete checkpoint) or the paper authors' released diffusers folder, each file checked before anything is
+    built so that a damaged one is named.
 
     Pose control (see :meth:`__call__`): keep some joints of a given pose and generate the rest
     (``keypoints=``, ``keep=``), edit a pose under a new prompt (``init_keypoints=``, ``strength=``), or both;
@@ -93,16 +102,23 @@ class PoseGraphPipeline(DiffusionPipeline):
     """
 
     model_cpu_offload_seq = "unet"
+    _optional_components = ["text_encoder"]  # held by reference: diffusers' save_pretrained leaves it out
 
     def __init__(self, unet: GUNet | UpstreamGUNet, scheduler: SchedulerMixin, text_encoder: TextEncoder,
                  heatmap_sigma: float = 2.0):
         super().__init__()
         if isinstance(heatmap_sigma, bool) or not isinstance(heatmap_sigma, numbers.Real) or not heatmap_sigma > 0:
             raise ValueError(f"PoseGraphPipeline: heatmap_sigma must be a positive number, got {heatmap_sigma!r}")
-        self.register_modules(unet=unet, scheduler=scheduler, text_encoder=text_encoder)
+        self.register_modules(unet=unet, scheduler=scheduler, text_encoder=None)  # None: no saved text encoder
+        self.text_encoder = text_encoder
         self.register_to_config(heatmap_sigma=float(heatmap_sigma))
         self._autocast_dtype: torch.dtype | None = None
         self._memory_format = torch.contiguous_format
+
+    @property
+    def skeleton(self) -> Skeleton:
+        """The joint layout of the poses (the unet's): heatmap channel ``k`` and keypoint row ``k`` are its joint ``k``."""
+        return self.unet.skeleton
 
     def enable_autocast(self, dtype: torch.dtype | str = torch.bfloat16) -> None:
         """Run the unet under ``torch.autocast`` in ``dtype`` on its device: convolutions, attention and linear
@@ -201,17 +217,17 @@ class PoseGraphPipeline(DiffusionPipeline):
                 to fit and centred.
             batch_size: poses denoised together; results do not depend on it (up to float rounding). Prompts
                 are encoded batch by batch too, so the working memory is bounded by the batch, not the request.
-            return_heatmaps: also return the ``(num_poses, 17, S, S)`` heatmaps. Off by default: they take
-                17 * S * S * 4 bytes per pose (70 KB at S = 32), 250 times what a pose's keypoints take, so
+            return_heatmaps: also return the ``(num_poses, K, S, S)`` heatmaps. Off by default: they take
+                K * S * S * 4 bytes per pose (70 KB for COCO-17 at S = 32), 250 times what a pose's keypoints take, so
                 10,000 prompts would keep 0.7 GB of them.
             return_dict: return a :class:`PoseGraphPipelineOutput` rather than a tuple.
-            keypoints: the pose whose ``keep`` joints are held: ``(17, 3)`` for every pose or
-                ``(num_prompts, 17, 3)`` one per prompt, COCO-17 rows ``(x, y, v)`` in canvas pixels
+            keypoints: the pose whose ``keep`` joints are held: ``(K, 3)`` for every pose or
+                ``(num_prompts, K, 3)`` one per prompt, rows ``(x, y, v)`` of the model's skeleton in canvas pixels
                 (torch, numpy or lists). A kept joint with ``v = 0`` stays absent.
             keep: the joints to hold (see :func:`posegraph.pipelines.control.keep_mask`): a body part
                 (``"legs"``, ``"arms"``, ``"left_arm"``, ``"right_arm"``, ``"left_leg"``, ``"right_leg"``,
                 ``"head"``, ``"torso"``), joint names, a list or comma-separated string of them, or a
-                ``(17,)`` boolean mask. Default with ``keypoints``: every joint ``keypoints`` marks present.
+                ``(K,)`` boolean mask. Default with ``keypoints``: every joint ``keypoints`` marks present.
             init_keypoints: a pose to edit, in the form of ``keypoints``.
             strength: in ``[0, 1]``, how far the edit may move away from ``init_keypoints``
                 (default 0.8 when ``init_keypoints`` is given; an error without it).
@@ -266,7 +282,7 @@ class PoseGraphPipeline(DiffusionPipeline):
                 stop = min(start + batch_size, len(pose_prompts))
                 chunk = torch.arange(start, stop)
                 negatives_here = pose_negatives[start:stop] if guided else []
-                embeddings, mask, rows = self._embed_unique(pose_prompts[start:stop] + negatives_here)
+                embeddings, mask, rows = self.text_encoder.encode_unique(pose_prompts[start:stop] + negatives_here)
                 if guided:  # unconditional rows first, as _denoise expects
                     rows = torch.cat([rows[stop - start:], rows[: stop - start]])
                 rows = rows.to(device)
@@ -368,16 +384,18 @@ class PoseGraphPipeline(DiffusionPipeline):
             raise ValueError("strength is set but init_keypoints is not; strength says how far to move away from "
                              "init_keypoints (for keeping joints of a pose use keypoints= and keep=)")
         strength = 1.0 if init_keypoints is None else check_strength(0.8 if strength is None else strength)
+        skeleton = self.skeleton
         init = None if init_keypoints is None else check_keypoints(init_keypoints, "init_keypoints", num_prompts,
-                                                                    size, height, width)
+                                                                    size, height, width, skeleton=skeleton)
         if keypoints is None and keep is None:
             return {"known": None, "given": None, "keep": None, "init": init, "strength": strength}
         if keypoints is None and init is None:
             raise ValueError("keep is set but neither keypoints nor init_keypoints is: give the pose whose joints "
-                             "to keep (keypoints=, COCO-17 (x, y, v) in canvas pixels)")
+                             f"to keep (keypoints=, {self.skeleton.name} (x, y, v) in canvas pixels)")
         name = "keypoints" if keypoints is not None else "init_keypoints"
-        known = check_keypoints(keypoints, name, num_prompts, size, height, width) if keypoints is not None else init
-        mask = keep_mask(keep) if keep is not None else (known[..., 2] > 0).any(0)
+        known = (check_keypoints(keypoints, name, num_prompts, size, height, width, skeleton=skeleton)
+                 if keypoints is not None else init)
+        mask = keep_mask(keep, skeleton=skeleton) if keep is not None else (known[..., 2] > 0).any(0)
         if keep is None and (known[..., 2] > 0).any(0).ne((known[..., 2] > 0).all(0)).any():
             raise ValueError("keypoints: without keep=, the joints to keep are those marked present (v > 0), which "
                              "must then be the same joints in every pose; pass keep= explicitly")
@@ -413,38 +431,15 @@ class PoseGraphPipeline(DiffusionPipeline):
         keypoints, confidence = heatmaps_to_keypoints(heatmaps, return_confidence=True)
         return heatmaps, keypoints, confidence
 
-    def to(self, *args, **kwargs) -> "PoseGraphPipeline":
-        """Move the unet (device and dtype, as ``DiffusionPipeline.to``) and the text encoder (device only)."""
-        super().to(*args, **kwargs)
-        self.text_encoder.to(device=self.unet.device)
-        return self
-
-    def _embed_unique(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Encode each distinct text once.
-
-        Returns:
-            embeddings ``(num_unique, L, D)``, mask ``(num_unique, L)`` and, for every text, its row ``(len(texts),)``.
-        """
-        unique = list(dict.fromkeys(texts))
-        spoken = [t for t in unique if t != ""]
-        parts = [self.text_encoder.encode(spoken[i : i + _ENCODE_BATCH]) for i in range(0, len(spoken), _ENCODE_BATCH)]
-        if "" in unique:
-            parts.append(self.text_encoder.null_embedding(1))
-        embeddings, mask = _pad_cat(parts)
-        order = spoken + ([""] if "" in unique else [])
-        row = {t: i for i, t in enumerate(order)}
-        return embeddings, mask, torch.tensor([row[t] for t in texts], dtype=torch.long)
-
-    def save_pretrained(self, save_directory: str | os.PathLike) -> None:
-        """Write the unet (safetensors + config), the scheduler config, the text encoder reference and
-        ``model_index.json``, then the ``COMPLETE`` marker (the layout of a training checkpoint)."""
+    def save_pretrained(self, save_directory: str | os.PathLike, **kwargs) -> None:
+        """diffusers' ``save_pretrained`` (the unet as safetensors + config, the scheduler config,
+        ``model_index.json``; ``kwargs`` go to it), then the text encoder reference ``text_encoder.json`` and the
+        ``COMPLETE`` marker, written last (the layout of a training checkpoint)."""
         directory = Path(save_directory)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / COMPLETE_MARKER).unlink(missing_ok=True)
-        self.unet.save_pretrained(directory / "unet", safe_serialization=True)
-        self.scheduler.save_pretrained(directory / "scheduler")
+        super().save_pretrained(directory, **kwargs)
         (directory / "text_encoder.json").write_text(json.dumps(self.text_encoder.to_config(), indent=2) + "\n")
-        self.save_config(directory)
         (directory / COMPLETE_MARKER).touch()
 
     @classmethod
@@ -605,16 +600,6 @@ def _pose_seeds(generator, num_poses: int) -> list[int]:
         raise TypeError(f"generator must be an int seed, a torch.Generator or None, got {type(generator).__name__}")
     device = generator.device if generator is not None else "cpu"
     return torch.randint(_SEED_RANGE, (num_poses,), generator=generator, device=device).tolist()
-
-
-def _pad_cat(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Concatenate ``(B_i, L_i, D)`` embeddings and ``(B_i, L_i)`` masks, padding to the longest ``L``."""
-    length = max(embeddings.shape[1] for embeddings, _ in parts)
-    padded = [
-        (torch.nn.functional.pad(e, (0, 0, 0, length - e.shape[1])), torch.nn.functional.pad(m, (0, length - m.shape[1])))
-        for e, m in parts
-    ]
-    return torch.cat([e for e, _ in padded]), torch.cat([m for _, m in padded]).bool()
 
 
 def _strength_steps(num_inference_steps: int, strength: float) -> int:

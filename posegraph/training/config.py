@@ -40,7 +40,9 @@ class TrainConfig:
 
     Model and text:
         preset: the GUNet preset (``GUNet.from_preset``): ``"tiny"`` (tests), ``"cpu"``, ``"paper"``.
-        model: GUNet keyword overrides on top of the preset, e.g. ``{"graph_layer": "gat"}``.
+        model: GUNet keyword overrides on top of the preset, e.g. ``{"graph_layer": "gat"}``; ``{"skeleton":
+            "openpose_18"}`` (or a ``Skeleton.to_config()`` dict) trains another joint layout, the data's COCO-17
+            poses converted to it by joint name.
         text_encoder: ``TextEncoder.from_pretrained`` name or path (kept frozen, never checkpointed).
         max_length: token limit of the text encoder (``None``: the encoder's own).
 
@@ -271,7 +273,7 @@ def _json_object(text: str) -> dict:
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One ``--field-name`` flag per :class:`TrainConfig` field; unset flags stay out of the namespace."""
     group = parser.add_argument_group("training config (defaults: the --preset, or the resumed checkpoint's)")
-    hints, defaults = typing.get_type_hints(TrainConfig), TrainConfig()
+    hints, defaults = typing.get_type_hints(TrainConfig), TrainConfig.from_preset("cpu")
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.name == "preset":

@@ -5,15 +5,22 @@ import torch
 from tqdm.auto import tqdm
 
 from posegraph.data.dataset import PoseTextDataset
+from posegraph.skeleton import COCO_17, Skeleton
+from posegraph.text import pad_tokens
 from posegraph.training.config import TrainConfig
 
-__all__ = ["build_dataset", "IndexStream", "CaptionEmbeddings"]
+__all__ = ["build_dataset", "IndexStream", "CaptionEmbeddings", "SEED_STRIDE"]
+
+#: How far apart the seeds derived from one run seed lie (a prime): epoch ``e`` of the data order draws from
+#: ``seed * SEED_STRIDE + e``, process ``r``'s noise from ``seed + SEED_STRIDE * r``.
+SEED_STRIDE = 1_000_003
 
 
-def build_dataset(config: TrainConfig, size: int) -> PoseTextDataset:
-    """The training dataset ``config.data`` names, with heatmaps of side ``size`` and the config's augmentation."""
+def build_dataset(config: TrainConfig, size: int, skeleton: Skeleton = COCO_17) -> PoseTextDataset:
+    """The training dataset ``config.data`` names, with heatmaps of side ``size`` for the joints of ``skeleton``
+    (the model's) and the config's augmentation."""
     options = dict(size=size, sigma=config.sigma, flip_prob=config.flip_prob, max_rotation=config.max_rotation,
-                   scale_range=tuple(config.scale_range))
+                   scale_range=tuple(config.scale_range), skeleton=skeleton)
     if config.data == "synthetic":
         return PoseTextDataset.synthetic(config.synthetic_size, seed=config.seed, **options)
     return PoseTextDataset.coco(config.coco_keypoints, config.coco_captions, **options)
@@ -38,7 +45,7 @@ class IndexStream:
 
     def permutation(self, epoch: int) -> torch.Tensor:
         if epoch != self._epoch:
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            generator = torch.Generator().manual_seed(self.seed * SEED_STRIDE + epoch)
             self._epoch, self._permutation = epoch, torch.randperm(self.n, generator=generator)
         return self._permutation
 
@@ -87,9 +94,7 @@ class CaptionEmbeddings:
         where ``dropped`` ``(batch,)`` is set; ``L`` is the batch's longest caption."""
         embeddings, mask = self.text_encoder.encode_cached(captions)
         length = max(embeddings.shape[1], self.null.shape[1])
-        embeddings = torch.nn.functional.pad(embeddings, (0, 0, 0, length - embeddings.shape[1]))
-        mask = torch.nn.functional.pad(mask, (0, length - mask.shape[1]))
-        null = torch.nn.functional.pad(self.null, (0, 0, 0, length - self.null.shape[1]))
-        null_mask = torch.nn.functional.pad(self.null_mask, (0, length - self.null_mask.shape[1]))
+        embeddings, mask = pad_tokens(embeddings, mask, length)
+        null, null_mask = pad_tokens(self.null, self.null_mask, length)
         dropped = dropped.to(embeddings.device)
         return torch.where(dropped[:, None, None], null, embeddings), torch.where(dropped[:, None], null_mask, mask)

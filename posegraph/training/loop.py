@@ -17,17 +17,19 @@ from accelerate.utils import gather_object, set_seed
 from diffusers import DDPMScheduler
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel, compute_snr
+from diffusers.utils.constants import SAFETENSORS_WEIGHTS_NAME as WEIGHTS_NAME
 from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
 from posegraph.heatmaps import normalize_heatmaps
 from posegraph.models import GUNet
+from posegraph.models.state_dict_keys import convert_state_dict, older_parameter_order
 from posegraph.pipelines.checkpoints import corrupt_checkpoint_error
 from posegraph.text import TextEncoder
 from posegraph.training.checkpoint import (STATE_NAMES, clean_partial_saves, complete_checkpoints, prune_checkpoints,
                                            resolve_resume, write_checkpoint)
 from posegraph.training.config import OPTIMIZERS, RESCUE_FIELDS, TrainConfig, config_mismatches
-from posegraph.training.data import CaptionEmbeddings, IndexStream, build_dataset
+from posegraph.training.data import SEED_STRIDE, CaptionEmbeddings, IndexStream, build_dataset
 from posegraph.training.state import capture_rng, load_state, restore_rng
 
 __all__ = ["train", "Trainer", "NonFiniteLossError", "diffusion_loss", "diffusion_target", "min_snr_weights"]
@@ -82,25 +84,27 @@ class _LossLog:
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer, self.num_train_timesteps = SummaryWriter(str(directory)), num_train_timesteps
-        self.sums, self.counts = torch.zeros(5), torch.zeros(5)
+        self.quartile_sums, self.quartile_counts = torch.zeros(4), torch.zeros(4)
+        self.total, self.count = 0.0, 0
 
     def add(self, losses: torch.Tensor, timesteps: torch.Tensor) -> None:
-        """Accumulate ``(n,)`` losses at ``(n,)`` timesteps (slot 4 is the overall mean)."""
+        """Accumulate ``(n,)`` losses at ``(n,)`` timesteps."""
         losses, quartile = losses.float().cpu(), (timesteps.cpu() * 4 // self.num_train_timesteps).clamp(0, 3)
-        self.sums.index_add_(0, quartile, losses)
-        self.counts.index_add_(0, quartile, torch.ones_like(losses))
-        self.sums[4] += losses.sum()
-        self.counts[4] += len(losses)
+        self.quartile_sums.index_add_(0, quartile, losses)
+        self.quartile_counts.index_add_(0, quartile, torch.ones_like(losses))
+        self.total += losses.sum().item()
+        self.count += len(losses)
 
     def write(self, step: int, lr: float) -> None:
-        means = self.sums / self.counts  # NaN for an empty quartile: not written
-        self.writer.add_scalar("loss/all", means[4].item(), step)
+        self.writer.add_scalar("loss/all", self.total / self.count, step)
+        means = self.quartile_sums / self.quartile_counts
         for q in range(4):
-            if self.counts[q] > 0:
+            if self.quartile_counts[q] > 0:  # an empty quartile is not written
                 self.writer.add_scalar(f"loss/t_quartile_{q + 1}", means[q].item(), step)
         self.writer.add_scalar("lr", lr, step)
-        self.sums.zero_()
-        self.counts.zero_()
+        self.quartile_sums.zero_()
+        self.quartile_counts.zero_()
+        self.total, self.count = 0.0, 0
 
     def close(self) -> None:
         self.writer.close()
@@ -129,13 +133,24 @@ def train(config: TrainConfig, out: str | Path, resume: str | None = None, stop_
     """
     run_dir = Path(out)
     checkpoint = _checkpoint_to_resume(config, run_dir, resume)
-    trainer = Trainer(config, run_dir)
+    trainer = Trainer(config, run_dir, checkpoint)
     if checkpoint is not None:
-        trainer.load(checkpoint)
         _record_rescue(run_dir, checkpoint, config, trainer)
     trainer.run(until=config.max_steps if stop_at is None else min(stop_at, config.max_steps))
     newest = complete_checkpoints(run_dir)
     return newest[-1] if newest else None
+
+
+def _parameter_names(weights_file: Path) -> list[str]:
+    """The parameter names a safetensors file holds (its header only), or none when it does not read back
+    (:meth:`Trainer.load` then names the damage)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(weights_file, "pt") as handle:
+            return list(handle.keys())
+    except Exception:  # OSError, or safetensors' SafetensorError (an Exception)
+        return []
 
 
 def _checkpoint_to_resume(config: TrainConfig, run_dir: Path, resume: str | None) -> Path | None:
@@ -171,13 +186,24 @@ def _record_rescue(run_dir: Path, checkpoint: Path, config: TrainConfig, trainer
         history.write(json.dumps({"step": trainer.step, "resumed_from": str(checkpoint), "changed": changed}) + "\n")
 
 
+def _in_current_order(optimizer_state: dict, unet: GUNet) -> dict:
+    """An optimiser state saved with the older GUNet layout, its per-parameter entries moved to where the
+    parameters sit now (the optimiser holds ``unet.parameters()`` in one group)."""
+    names = [name for name, _ in unet.named_parameters()]
+    position = {name: index for index, name in enumerate(names)}
+    moved = {position[name]: optimizer_state["state"][index]
+             for index, name in enumerate(older_parameter_order(names)) if index in optimizer_state["state"]}
+    return {**optimizer_state, "state": moved}
+
+
 class Trainer:
     """One training run's state: model, EMA, optimiser, schedules, data stream and RNGs.
 
-    Build it (fresh weights from ``config.seed``), optionally :meth:`load` a checkpoint, then :meth:`run`.
+    Build it (fresh weights from ``config.seed``, or a ``checkpoint`` to resume: the model is built to its layout
+    before the optimiser and then :meth:`load` ed), then :meth:`run`.
     """
 
-    def __init__(self, config: TrainConfig, run_dir: Path):
+    def __init__(self, config: TrainConfig, run_dir: Path, checkpoint: Path | None = None):
         self.config, self.run_dir = config, Path(run_dir)
         # A process may train several configs in turn (notebooks, ablation runners): forget the previous
         # run's mixed precision. The distributed set-up (PartialState) is kept.
@@ -191,6 +217,8 @@ class Trainer:
                                                         device=device)
         unet = GUNet.from_preset(config.preset, **{"cross_attention_dim": self.text_encoder.hidden_size,
                                                    **config.model})
+        if checkpoint is not None:  # graph blocks as the checkpoint has them (older ones: a residual layer)
+            unet.match_checkpoint_layout(_parameter_names(checkpoint / "unet_raw" / WEIGHTS_NAME))
         # Samplers start from this config: "trailing" spacing makes their first step the last training timestep
         # (pure noise, as sampling starts), and DDPM/DDIM clip the clean prediction to the model's value range.
         low, high = unet.config.heatmap_shift, unet.config.heatmap_scale + unet.config.heatmap_shift
@@ -198,7 +226,7 @@ class Trainer:
                                              beta_schedule=config.beta_schedule,
                                              prediction_type=config.prediction_type, timestep_spacing="trailing",
                                              clip_sample_range=max(abs(low), abs(high)))
-        self.dataset = build_dataset(config, size=unet.config.sample_size)
+        self.dataset = build_dataset(config, size=unet.config.sample_size, skeleton=unet.skeleton)
         self.captions = CaptionEmbeddings(self.text_encoder, self.dataset.captions, show_progress=self.is_main)
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         unet.to(memory_format=self.memory_format)
@@ -218,8 +246,10 @@ class Trainer:
         # From here on each process draws its own noise, text dropout and augmentations.
         set_seed(config.seed, device_specific=True)
         rank = self.accelerator.process_index
-        self.generator = torch.Generator(device).manual_seed(config.seed + 1_000_003 * rank)
+        self.generator = torch.Generator(device).manual_seed(config.seed + SEED_STRIDE * rank)
         self.step, self.samples_seen = 0, 0
+        if checkpoint is not None:
+            self.load(checkpoint)
 
     # -- one optimisation step -------------------------------------------------------------------------
 
@@ -340,8 +370,8 @@ class Trainer:
         run's model and optimiser, is a ``CorruptCheckpointError`` naming it and the earlier checkpoint to use.
         The rescue fields (``lr``, ``warmup_steps``) of this run's config apply from the checkpoint's step on.
         """
-        raw_file = checkpoint / "unet_raw" / "diffusion_pytorch_model.safetensors"
-        ema_file = checkpoint / "unet" / "diffusion_pytorch_model.safetensors"
+        raw_file = checkpoint / "unet_raw" / WEIGHTS_NAME
+        ema_file = checkpoint / "unet" / WEIGHTS_NAME
         state_dir = checkpoint / "training_state"
         current = raw_file
         try:
@@ -353,13 +383,20 @@ class Trainer:
                 current = state_dir / f"{name}.safetensors"
                 states[name] = load_state(state_dir, name)
             current = raw_file
+            renamed = convert_state_dict(dict(raw_weights))
+            older = set(raw_weights) != set(renamed)  # written before the blocks
+            if any(".layer.proj." in key for key in set(renamed) - set(self.unet.state_dict())):
+                raise ValueError("its graph blocks have the older residual layer, which this model lacks; build the "
+                                 "Trainer with checkpoint= (as train() does) to give the model the checkpoint's layout")
             self.unet.load_state_dict(raw_weights)
             if self.ema is not None:
                 current = ema_file
+                ema_weights = convert_state_dict(ema_weights)
                 self.ema.load_state_dict({**states["ema"], "shadow_params": [
                     ema_weights[n].to(self.accelerator.device) for n, _ in self.unet.named_parameters()]})
             current = state_dir / "optimizer.safetensors"
-            self.optimizer.load_state_dict(states["optimizer"])
+            self.optimizer.load_state_dict(_in_current_order(states["optimizer"], self.unet) if older
+                                           else states["optimizer"])
             current = state_dir / "lr_scheduler.json"
             self.lr_scheduler.load_state_dict(states["lr_scheduler"])
         except Exception as error:  # SafetensorError, ValueError, RuntimeError (shapes), KeyError (names)
@@ -394,6 +431,7 @@ class Trainer:
         """A fresh GUNet holding the EMA weights (the trained weights themselves when ``ema_decay`` is 0)."""
         with torch.random.fork_rng(devices=[]):  # its throw-away initial weights must not move the training RNG
             unet = GUNet.from_config(self.unet.config)
+            unet.match_checkpoint_layout(name for name, _ in self.unet.named_parameters())
         if self.ema is None:
             unet.load_state_dict(self.unet.state_dict())
         else:
@@ -416,4 +454,4 @@ class Trainer:
                           canvas_size=256)
         path = self.run_dir / "samples" / f"step_{self.step:06d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        return draw_pose_grid(output.keypoints, output.prompts, canvas_size=256, path=path)
+        return draw_pose_grid(output.keypoints, output.prompts, canvas_size=256, path=path, skeleton=pipeline.skeleton)
