@@ -11,10 +11,13 @@ labelled with the action id of :data:`posegraph.data.synthetic.ACTIONS` that the
   a recipe chosen for its score on this set would make the score an overestimate.
 - ``split="dev"`` (``freeform_dev.tsv``): the development set, written independently of the test set
   (no shared prompt or word 5-gram), 12 prompts per action. Choose between training recipes, sampling
-  settings or anything else on this one, then report the test set.
+  settings or anything else on this one, then report the test set. It and the caption generator were
+  written apart from each other, yet about one prompt in seven shares a word 5-gram with a generated
+  caption ("a woman in an apron"): dev figures run somewhat higher than the test set's.
 
 Neither is for training: never train on them or add their wording to the caption generator
-(``tests/test_freeform.py`` fails if a generated caption shares a word 5-gram with a prompt of either).
+(``tests/test_freeform.py`` fails if a generated caption equals a prompt of either, or shares a word 5-gram
+with a prompt of the test set).
 Keep both frozen so that results stay comparable: a changed prompt makes a different benchmark.
 
 Usage::
