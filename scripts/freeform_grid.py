@@ -1,8 +1,10 @@
 """Draw a trained model's poses for free-form prompts: what a number on the free-form set looks like.
 
     .venv/bin/python scripts/freeform_grid.py --checkpoint runs/demo --out freeform.png [--n 24] [--seed 0]
+        [--split test|dev]
 
-Picks ``--n`` prompts of the frozen free-form set (``posegraph.evaluation.freeform``) at random, draws one
+Picks ``--n`` prompts of a free-form set (``posegraph.evaluation.freeform``: the frozen ``test`` set that is
+reported, or the ``dev`` set that recipes are chosen on) at random, draws one
 pose each (20 DPM-Solver++ steps, guidance 5, the quality benchmark's sampling) and captions every cell
 with the checker's verdict for its labelled action, whether all 12 limb joints are present, and the prompt.
 """
@@ -30,9 +32,10 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--n", type=int, default=24, help="prompts to draw")
     parser.add_argument("--seed", type=int, default=0, help="picks the prompts and the noise")
     parser.add_argument("--ncols", type=int, default=6)
+    parser.add_argument("--split", choices=["test", "dev"], default="test", help="which free-form set")
     args = parser.parse_args(argv)
 
-    prompts, actions = load_freeform_prompts()
+    prompts, actions = load_freeform_prompts(split=args.split)
     chosen = np.random.default_rng(args.seed).choice(len(prompts), size=min(args.n, len(prompts)), replace=False)
     prompts, actions = [prompts[i] for i in chosen], [actions[i] for i in chosen]
     pipeline = PoseGraphPipeline.from_pretrained(args.checkpoint)

@@ -20,7 +20,7 @@ import numpy as np
 from posegraph.data import phrases as P
 from posegraph.data.poses import split_action
 
-__all__ = ["ACTION_PHRASES", "caption_for", "make_captions", "example_prompts", "swap_left_right"]
+__all__ = ["ACTION_PHRASES", "caption_for", "make_captions", "example_prompts", "swap_left_right", "names_side"]
 
 #: Participle phrases per base action that read after "A man ..." and "A man is ...". {pos} is the
 #: possessive pronoun, {side} "left" or "right".
@@ -303,3 +303,8 @@ def swap_left_right(text: str) -> str:
         return other.upper() if word.isupper() else other.capitalize() if word[0].isupper() else other
 
     return _SWAP.sub(swap, text)
+
+
+def names_side(text: str) -> bool:
+    """Whether ``text`` says "left" or "right" (as a word, any case): the words a horizontal flip swaps."""
+    return _SWAP.search(text) is not None

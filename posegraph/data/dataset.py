@@ -12,6 +12,9 @@ Augmentation, applied to a batch at once (vectorised numpy; ``DataLoader`` fetch
   so do the words "left"/"right" in the caption (whole words, case kept: "Left" -> "Right") and in the
   labels (``waving_left`` -> ``waving_right``, side ``left`` -> ``right``, facing ``front-left`` ->
   ``front-right``);
+* with ``canonical_side``, a pose whose caption names no side is flipped exactly when that puts it in its
+  canonical orientation (:mod:`posegraph.data.sides`) instead of by chance, so the model learns one of the
+  two mirror-image modes such a caption allows and sampling restores the other by mirroring;
 * a rotation by up to ``max_rotation`` degrees and a scaling by a factor in ``scale_range`` about the
   crop centre ``((S - 1) / 2, (S - 1) / 2)``. Joints that leave the frame ``[-0.5, S - 0.5]`` become
   absent (``v = 0``); absent joints are ``(0, 0, 0)``.
@@ -31,8 +34,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from posegraph.data.captions import swap_left_right
+from posegraph.data.captions import names_side, swap_left_right
 from posegraph.data.coco import DEFAULT_MARGIN, hash_uniform, load_coco_pairs
+from posegraph.data.sides import mirror_to_canonical
 from posegraph.data.synthetic import SyntheticPoseGenerator, SyntheticSamples, flip_action
 from posegraph.heatmaps import keypoints_to_heatmaps
 from posegraph.skeleton import COCO_17, Skeleton, convert_keypoints
@@ -83,6 +87,9 @@ class PoseTextDataset(torch.utils.data.Dataset):
         labels: optional ``{name: n values}`` yielded with each sample (``str`` or ``None`` values);
             ``action``, ``side`` and ``facing`` follow the flip.
         flip_prob: probability of a horizontal flip.
+        canonical_side: flip a pose whose drawn caption names no side (neither "left" nor "right") exactly
+            when that gives its canonical orientation (:func:`~posegraph.data.sides.mirror_to_canonical`),
+            whatever ``flip_prob`` says.
         max_rotation: largest rotation, in degrees (uniform in ``[-max_rotation, max_rotation]``).
         scale_range: ``(low, high)`` of the uniform scale factor.
         augment_seed: ``None``: draw from torch's global RNG; an int: draws fixed by
@@ -93,7 +100,7 @@ class PoseTextDataset(torch.utils.data.Dataset):
     def __init__(self, keypoints: np.ndarray, captions: Sequence[str] | Sequence[Sequence[str]], size: int = 64,
                  sigma: float = 2.0, labels: dict[str, Sequence] | None = None, flip_prob: float = 0.5,
                  max_rotation: float = 10.0, scale_range: tuple[float, float] = (0.9, 1.1),
-                 augment_seed: int | None = None, skeleton: Skeleton = COCO_17):
+                 canonical_side: bool = False, augment_seed: int | None = None, skeleton: Skeleton = COCO_17):
         keypoints = np.asarray(keypoints, dtype=np.float32)
         if keypoints.ndim != 3 or keypoints.shape[1:] != (skeleton.num_joints, 3) or len(keypoints) == 0:
             raise ValueError(f"PoseTextDataset: keypoints must have shape (n, {skeleton.num_joints}, 3) with n >= 1, "
@@ -113,6 +120,8 @@ class PoseTextDataset(torch.utils.data.Dataset):
                              f"scale_range={scale_range}")
         self.keypoints, self.size, self.sigma, self.skeleton = keypoints, int(size), float(sigma), skeleton
         self.flip_prob, self.max_rotation, self.scale_range = float(flip_prob), float(max_rotation), tuple(scale_range)
+        self.canonical_side = bool(canonical_side)
+        self._mirror = mirror_to_canonical(keypoints, skeleton) if self.canonical_side else None
         self.augment_seed, self.epoch = augment_seed, 0
         self._captions = None
         self._counts = np.array([len(c) for c in self.captions_per_pose])
@@ -157,7 +166,8 @@ class PoseTextDataset(torch.utils.data.Dataset):
 
     def __repr__(self) -> str:
         return (f"PoseTextDataset({len(self)} poses, size={self.size}, sigma={self.sigma}, flip_prob={self.flip_prob}, "
-                f"max_rotation={self.max_rotation}, scale_range={self.scale_range}, labels={list(self.labels)})")
+                f"max_rotation={self.max_rotation}, scale_range={self.scale_range}, canonical_side={self.canonical_side}, "
+                f"labels={list(self.labels)})")
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose draws visits use (only with an integer ``augment_seed``)."""
@@ -181,17 +191,20 @@ class PoseTextDataset(torch.utils.data.Dataset):
         """The samples at ``indices``, augmented and rendered together."""
         indices = np.arange(len(self))[np.asarray(indices, dtype=np.int64)]
         u_flip, u_angle, u_scale, u_caption = self._uniforms(indices)
+        choice = (u_caption * self._counts[indices]).astype(np.int64)
+        captions = [self.captions_per_pose[index][c] for index, c in zip(indices.tolist(), choice.tolist())]
         flip = u_flip < self.flip_prob
+        if self.canonical_side:
+            side_free = np.array([not names_side(caption) for caption in captions], dtype=bool)
+            flip = np.where(side_free, self._mirror[indices], flip)
         angle = np.deg2rad((2 * u_angle - 1) * self.max_rotation)
         low, high = self.scale_range
         keypoints = augment_keypoints(self.keypoints[indices], self.size, flip, angle, low + u_scale * (high - low),
                                       self.skeleton)
         keypoints = torch.from_numpy(keypoints)
         heatmaps = keypoints_to_heatmaps(keypoints, self.size, self.sigma)
-        choice = (u_caption * self._counts[indices]).astype(np.int64)
         items = []
-        for row, (index, flipped) in enumerate(zip(indices.tolist(), flip.tolist())):
-            caption = self.captions_per_pose[index][choice[row]]
+        for row, (index, flipped, caption) in enumerate(zip(indices.tolist(), flip.tolist(), captions)):
             item = {"heatmaps": heatmaps[row], "caption": swap_left_right(caption) if flipped else caption,
                     "keypoints": keypoints[row]}
             for name, values in self.labels.items():

@@ -11,13 +11,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from diffusers import DiffusionPipeline
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 
-from posegraph.heatmaps import (denormalize_heatmaps, heatmaps_to_keypoints, keypoints_to_heatmaps,
+from posegraph.data.captions import names_side
+from posegraph.data.sides import mirror_to_canonical
+from posegraph.heatmaps import (denormalize_heatmaps, flip_heatmaps, heatmaps_to_keypoints, keypoints_to_heatmaps,
                                 lowest_regions_to_keypoints, normalize_heatmaps)
 from posegraph.models import GUNet, UpstreamGUNet
 from posegraph.models.upstream import UPSTREAM_CLASS_NAMES
@@ -39,6 +42,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_GUIDANCE_SCALE = 5.0
 
 _SEED_RANGE = 2**62
+#: The random stream, beside a pose's noise, that draws whether it is mirrored (``canonical_side``).
+_MIRROR_STREAM = 0x5EED
 
 
 @dataclass
@@ -84,6 +89,12 @@ class PoseGraphPipeline(DiffusionPipeline):
     Config:
         heatmap_sigma: the Gaussian width in heatmap pixels of the training heatmaps (``TrainConfig.sigma``),
             used to draw given poses (``keypoints=``, ``init_keypoints=``) as the model saw poses in training.
+        canonical_side: the unet was trained with every pose whose caption names no side mirrored into its
+            canonical orientation (``TrainConfig.canonical_side``, :mod:`posegraph.data.sides`). Each pose of a
+            prompt that names no side is then drawn in that orientation and mirrored with probability 1/2 (a
+            draw of its seed), so both mirror images come out in equal shares; a given pose (``keypoints=``,
+            ``init_keypoints=``) is mirrored into the canonical orientation before sampling and the result
+            mirrored back.
 
     ``save_pretrained`` is diffusers' (``unet/`` as safetensors and config, ``scheduler/``, ``model_index.json``)
     plus the text encoder's reference and a ``COMPLETE`` marker: the layout of a training checkpoint.
@@ -105,13 +116,13 @@ class PoseGraphPipeline(DiffusionPipeline):
     _optional_components = ["text_encoder"]  # held by reference: diffusers' save_pretrained leaves it out
 
     def __init__(self, unet: GUNet | UpstreamGUNet, scheduler: SchedulerMixin, text_encoder: TextEncoder,
-                 heatmap_sigma: float = 2.0):
+                 heatmap_sigma: float = 2.0, canonical_side: bool = False):
         super().__init__()
         if isinstance(heatmap_sigma, bool) or not isinstance(heatmap_sigma, numbers.Real) or not heatmap_sigma > 0:
             raise ValueError(f"PoseGraphPipeline: heatmap_sigma must be a positive number, got {heatmap_sigma!r}")
         self.register_modules(unet=unet, scheduler=scheduler, text_encoder=None)  # None: no saved text encoder
         self.text_encoder = text_encoder
-        self.register_to_config(heatmap_sigma=float(heatmap_sigma))
+        self.register_to_config(heatmap_sigma=float(heatmap_sigma), canonical_side=bool(canonical_side))
         self._autocast_dtype: torch.dtype | None = None
         self._memory_format = torch.contiguous_format
 
@@ -273,6 +284,7 @@ class PoseGraphPipeline(DiffusionPipeline):
         device, dtype = self._execution_device, self.unet.dtype
 
         prompt_of_pose = torch.arange(len(prompts)).repeat_interleave(num_poses_per_prompt)
+        mirror = self._mirrors(pose_prompts, seeds, control, prompt_of_pose)
         strength = control["strength"]
         num_steps = _strength_steps(num_inference_steps, strength)
         outputs, confidence, heatmaps = [], [], []
@@ -287,11 +299,14 @@ class PoseGraphPipeline(DiffusionPipeline):
                     rows = torch.cat([rows[stop - start:], rows[: stop - start]])
                 rows = rows.to(device)
                 generators = [torch.Generator().manual_seed(seed) for seed in seeds[start:stop]]
-                init, known = (self._model_heatmaps(control[key], prompt_of_pose[chunk], device)
+                flip = self._mirror(mirror[chunk].to(device))
+                init, known = (flip(self._model_heatmaps(control[key], prompt_of_pose[chunk], device))
                                for key in ("init", "known"))
+                keep_rows = None if control["keep"] is None else flip(control["keep"].expand(len(chunk), -1))
                 sample = self._denoise(scheduler, num_inference_steps, generators, embeddings.to(device, dtype)[rows],
                                        mask.to(device)[rows], guidance_scale if guided else None, progress, init=init,
-                                       strength=strength, known=known, keep=control["keep"], resample=resample)
+                                       strength=strength, known=known, keep=keep_rows, resample=resample)
+                sample = flip(sample)
                 chunk_heatmaps, chunk_keypoints, chunk_confidence = self._decode(sample)
                 chunk_keypoints = _to_canvas(chunk_keypoints, size, height, width).cpu()
                 if control["keep"] is not None:  # kept joints come back exactly as given
@@ -319,7 +334,7 @@ class PoseGraphPipeline(DiffusionPipeline):
             init: ``(chunk, K, S, S)`` clean samples to edit (model range), or ``None``.
             strength: the fraction of the schedule run from ``init`` (1: from pure noise).
             known: ``(chunk, K, S, S)`` clean samples holding the kept channels (model range), or ``None``.
-            keep: ``(K,)`` bool, the kept channels, or ``None``.
+            keep: ``(chunk, K)`` bool, each pose's kept channels, or ``None``.
             resample: with ``keep``, take every step but the last this many times (RePaint's ``r``).
 
         Returns:
@@ -340,7 +355,7 @@ class PoseGraphPipeline(DiffusionPipeline):
             sample = init.clone()
         else:
             sample = scheduler.add_noise(init, noise, timesteps[:1].expand(len(init)))
-        keep = keep.to(text.device)[None, :, None, None] if keep is not None else None
+        keep = keep.to(text.device)[:, :, None, None] if keep is not None else None
         alphas_cumprod = scheduler.alphas_cumprod.to(text.device)
         for i, t in enumerate(timesteps):
             # RePaint's resampling: after a step, noise the result back to t and take the step again.
@@ -372,6 +387,35 @@ class PoseGraphPipeline(DiffusionPipeline):
             return prediction
         uncond, cond = prediction.chunk(2)
         return uncond + guidance_scale * (cond - uncond)
+
+    def _mirrors(self, pose_prompts, seeds, control, prompt_of_pose) -> torch.Tensor:
+        """``(num_poses,)`` bool: which poses the unet draws mirrored (see ``canonical_side``).
+
+        A pose whose prompt names a side, or of a model trained without ``canonical_side``, never is. Otherwise
+        a pose with a given pose (``keypoints=`` / ``init_keypoints=``) is mirrored when that puts the given
+        pose in its canonical orientation, and any other pose when a draw of its seed says so (probability 1/2).
+        """
+        side_free = torch.tensor([self.config.canonical_side and not names_side(p) for p in pose_prompts],
+                                 dtype=torch.bool)
+        given = control["known"] if control["known"] is not None else control["init"]
+        if given is not None:
+            draws = torch.from_numpy(mirror_to_canonical(given, self.skeleton))[prompt_of_pose % len(given)]
+        else:
+            draws = torch.tensor([bool(np.random.default_rng([seed, _MIRROR_STREAM]).integers(2)) for seed in seeds])
+        return side_free & draws
+
+    def _mirror(self, rows: torch.Tensor):
+        """A function mirroring the poses ``rows`` (a ``(chunk,)`` bool mask) marks: ``(chunk, K, S, S)`` heatmaps
+        left-right with their channels swapped, or ``(chunk, K)`` joint masks swapped; ``None`` passes through."""
+        permutation = self.skeleton.flip_permutation.to(rows.device)
+
+        def flip(values: torch.Tensor | None) -> torch.Tensor | None:
+            if values is None or not rows.any():
+                return values
+            mirrored = flip_heatmaps(values, permutation) if values.dim() == 4 else values[:, permutation]
+            return torch.where(rows.view(-1, *[1] * (values.dim() - 1)), mirrored, values)
+
+        return flip
 
     def _check_control(self, keypoints, keep, init_keypoints, strength, num_prompts, size, height, width) -> dict:
         """Check the pose-control arguments; returns the given poses in frame pixels and the keep mask.
@@ -489,7 +533,8 @@ class PoseGraphPipeline(DiffusionPipeline):
                 "text_encoder.json and the unet come from different runs"
             )
         pipeline = cls(unet=unet, scheduler=scheduler, text_encoder=text_encoder,
-                       heatmap_sigma=_stored_sigma(directory))
+                       heatmap_sigma=_stored(directory, "heatmap_sigma", "sigma", 2.0),
+                       canonical_side=_stored(directory, "canonical_side", "canonical_side", False))
         return pipeline.to(device) if device is not None else pipeline
 
 
@@ -516,10 +561,11 @@ def _load_unet(directory: Path, torch_dtype: torch.dtype | None) -> GUNet | Upst
     return unet
 
 
-def _stored_sigma(directory: Path) -> float:
-    """The training heatmaps' sigma: ``model_index.json``'s ``heatmap_sigma`` (a saved pipeline), else
-    ``train_config.json``'s ``sigma`` (a training checkpoint), else the training default 2."""
-    for name, key in (("model_index.json", "heatmap_sigma"), ("train_config.json", "sigma")):
+def _stored(directory: Path, pipeline_key: str, train_key: str, default):
+    """A pipeline config value: ``model_index.json``'s ``pipeline_key`` (a saved pipeline), else
+    ``train_config.json``'s ``train_key`` (a training checkpoint), else ``default`` (what training did before
+    the key existed)."""
+    for name, key in (("model_index.json", pipeline_key), ("train_config.json", train_key)):
         path = directory / name
         if path.is_file():
             try:
@@ -528,7 +574,7 @@ def _stored_sigma(directory: Path) -> float:
                 raise ValueError(f"{path}: not a JSON object ({error})") from error
             if value is not None:
                 return value
-    return 2.0
+    return default
 
 
 def _unet_mismatch(cls, directory: Path, error: Exception) -> str:

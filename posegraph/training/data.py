@@ -20,7 +20,7 @@ def build_dataset(config: TrainConfig, size: int, skeleton: Skeleton = COCO_17) 
     """The training dataset ``config.data`` names, with heatmaps of side ``size`` for the joints of ``skeleton``
     (the model's) and the config's augmentation."""
     options = dict(size=size, sigma=config.sigma, flip_prob=config.flip_prob, max_rotation=config.max_rotation,
-                   scale_range=tuple(config.scale_range), skeleton=skeleton)
+                   scale_range=tuple(config.scale_range), canonical_side=config.canonical_side, skeleton=skeleton)
     if config.data == "synthetic":
         return PoseTextDataset.synthetic(config.synthetic_size, seed=config.seed, **options)
     return PoseTextDataset.coco(config.coco_keypoints, config.coco_captions, **options)

@@ -447,7 +447,8 @@ class Trainer:
 
         config = self.config
         pipeline = PoseGraphPipeline(unet=self.ema_unet().eval(), scheduler=self.noise_scheduler,
-                                     text_encoder=self.text_encoder, heatmap_sigma=config.sigma)
+                                     text_encoder=self.text_encoder, heatmap_sigma=config.sigma,
+                                     canonical_side=config.canonical_side)
         pipeline.set_progress_bar_config(disable=True)
         output = pipeline(config.sample_prompts, guidance_scale=config.sample_guidance,
                           num_inference_steps=config.sample_steps, scheduler="dpm-solver++", generator=0,
