@@ -26,20 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from posegraph.evaluation.integrity import LIMB_JOINTS  # noqa: E402
 from posegraph.heatmaps import denormalize_heatmaps, heatmaps_to_keypoints  # noqa: E402
 from posegraph.pipelines import PoseGraphPipeline  # noqa: E402
-from posegraph.pipelines.schedulers import make_scheduler  # noqa: E402
+from posegraph.pipelines.schedulers import make_scheduler, predicted_clean  # noqa: E402
 from posegraph.render import draw_openpose  # noqa: E402
 from posegraph.skeleton import COCO_17  # noqa: E402
-
-
-def clean_prediction(scheduler, prediction: torch.Tensor, sample: torch.Tensor, t) -> torch.Tensor:
-    """The model's output at timestep ``t`` turned into the clean sample it implies (any prediction type)."""
-    alpha = scheduler.alphas_cumprod[int(t)]
-    kind = scheduler.config.prediction_type
-    if kind == "sample":
-        return prediction
-    if kind == "v_prediction":
-        return alpha.sqrt() * sample - (1 - alpha).sqrt() * prediction
-    return (sample - (1 - alpha).sqrt() * prediction) / alpha.sqrt()
 
 
 @torch.inference_mode()
@@ -62,13 +51,16 @@ def trajectory(pipeline: PoseGraphPipeline, prompt: str, seeds: list[int], steps
     scheduler.set_timesteps(steps)
     sample = sample * scheduler.init_noise_sigma
     to_heatmaps = lambda x: denormalize_heatmaps(x, config.heatmap_scale, config.heatmap_shift)  # noqa: E731
-    seen = {}
+    seen, estimate = {}, None  # estimate: what a self-conditioned unet reads, as the pipeline feeds it
     for i, t in enumerate(scheduler.timesteps, start=1):
-        model_input = scheduler.scale_model_input(sample, t)
-        uncond, cond = unet(torch.cat([model_input] * 2), t.expand(2 * n), texts, masks).sample.chunk(2)
+        model_input = torch.cat([scheduler.scale_model_input(sample, t)] * 2)
+        extra = {"self_cond": estimate} if getattr(config, "self_condition", False) else {}
+        output = unet(model_input, t.expand(2 * n), texts, masks, **extra).sample
+        estimate = predicted_clean(scheduler, output, model_input, t.expand(2 * n))
+        uncond, cond = output.chunk(2)
         prediction = uncond + guidance * (cond - uncond)
         if i in show:
-            seen[i] = to_heatmaps(clean_prediction(scheduler, prediction, sample, t))
+            seen[i] = to_heatmaps(predicted_clean(scheduler, prediction, sample, t.expand(n)))
         sample = scheduler.step(prediction, t, sample).prev_sample
     return seen, to_heatmaps(sample)
 
@@ -91,7 +83,7 @@ def round_trip(pipeline: PoseGraphPipeline, timesteps=(20, 100, 300, 600), n: in
         noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(t))
         steps = torch.full((n,), t)
         noisy = pipeline.scheduler.add_noise(clean, noise, steps)
-        x0 = clean_prediction(pipeline.scheduler, unet(noisy, steps, text, mask).sample, noisy, t)
+        x0 = predicted_clean(pipeline.scheduler, unet(noisy, steps, text, mask).sample, noisy, steps)
         maps = denormalize_heatmaps(x0, config.heatmap_scale, config.heatmap_shift)[:, LIMB_JOINTS]
         peaks[t] = float(maps.flatten(2).amax(-1)[present].mean())
     return peaks

@@ -103,6 +103,11 @@ class GUNet(ModelMixin, ConfigMixin):
             sentence embedding of ``pooled_text`` alone, as one token: the model cannot key on single words,
             so paraphrases land where their meaning is) or ``"both"`` (the sentence embedding as one more
             token before the others).
+        self_condition: self-conditioning (Chen et al. 2023, "Analog Bits"): ``forward`` also reads the model's
+            previous estimate of the clean sample (``self_cond``, beside ``sample`` as ``in_channels`` more input
+            channels; zeros where there is none yet), so each step can refine a pose already chosen instead of
+            choosing again. Training feeds half the samples their own detached estimate, the pipeline each
+            step's estimate to the next.
         heatmap_scale, heatmap_shift: the model's value range: a ``[0, 1]`` heatmap ``h`` is the sample
             ``h * heatmap_scale + heatmap_shift`` (:func:`posegraph.heatmaps.normalize_heatmaps`). Not used by
             ``forward``; training and the pipeline read them, as diffusers pipelines read a VAE's
@@ -114,6 +119,7 @@ class GUNet(ModelMixin, ConfigMixin):
         - **timestep:** ``(batch,)`` or a scalar
         - **encoder_hidden_states:** ``(batch, tokens, cross_attention_dim)``
         - **encoder_attention_mask:** ``(batch, tokens)``, 1/True for real tokens, 0/False for padding
+        - **self_cond** (``self_condition`` only): ``(batch, in_channels, sample_size, sample_size)`` or ``None``
         - **output** ``.sample``: ``(batch, out_channels, sample_size, sample_size)``
     """
 
@@ -146,6 +152,7 @@ class GUNet(ModelMixin, ConfigMixin):
         skeleton: str | dict | Skeleton = "coco_17",
         pooled_text: bool = False,
         text_context: str = "tokens",
+        self_condition: bool = False,
         heatmap_scale: float = 2.0,
         heatmap_shift: float = -1.0,
     ):
@@ -179,8 +186,9 @@ class GUNet(ModelMixin, ConfigMixin):
         self.time_proj = Timesteps(channels[0], flip_sin_to_cos=True, downscale_freq_shift=0)
         self.time_embedding = TimestepEmbedding(channels[0], temb_channels)
         self.text_embedding = TimestepEmbedding(cross_attention_dim, temb_channels) if pooled_text else None
-        pixels = pixel_head_channels or in_channels  # channels of each pixel the stem folds
-        self.pixel_in = nn.Conv2d(in_channels, pixels, 3, padding=1) if pixel_head_channels else nn.Identity()
+        inputs = 2 * in_channels if self_condition else in_channels  # the sample, and the estimate beside it
+        pixels = pixel_head_channels or inputs  # channels of each pixel the stem folds
+        self.pixel_in = nn.Conv2d(inputs, pixels, 3, padding=1) if pixel_head_channels else nn.Identity()
         self.conv_in = nn.Sequential(nn.PixelUnshuffle(stem_stride),
                                      nn.Conv2d(pixels * stem_stride**2, channels[0], conv_in_kernel,
                                                padding=conv_in_kernel // 2))
@@ -239,13 +247,17 @@ class GUNet(ModelMixin, ConfigMixin):
         timestep: Tensor | float | int,
         encoder_hidden_states: Tensor,
         encoder_attention_mask: Tensor | None = None,
+        self_cond: Tensor | None = None,
         return_dict: bool = True,
     ) -> UNet2DOutput | tuple[Tensor]:
-        """Denoise ``sample`` at ``timestep`` (one per sample, or one for all) given text token embeddings."""
-        self._check_inputs(sample, encoder_hidden_states, encoder_attention_mask)
+        """Denoise ``sample`` at ``timestep`` (one per sample, or one for all) given text token embeddings (and,
+        with ``self_condition``, the previous estimate ``self_cond`` of the clean sample; ``None``: zeros)."""
+        self._check_inputs(sample, encoder_hidden_states, encoder_attention_mask, self_cond)
         # 1. embed the time (and the sentence, where pooled_text asks); what cross-attention reads
         temb, text, text_bias = self._embed(sample, timestep, encoder_hidden_states, encoder_attention_mask)
-        # 2. stem: fold stem_stride x stem_stride pixels into channels
+        # 2. stem: fold stem_stride x stem_stride pixels (of the sample and the estimate) into channels
+        if self.config.self_condition:
+            sample = torch.cat([sample, torch.zeros_like(sample) if self_cond is None else self_cond.to(sample)], 1)
         pixels = self.pixel_in(sample)
         h = self.conv_in(pixels)
         # 3. down, keeping every layer's output as a skip
@@ -361,12 +373,17 @@ class GUNet(ModelMixin, ConfigMixin):
             self.register_to_config(skeleton=builtin or skeleton.to_config())
         return layout
 
-    def _check_inputs(self, sample: Tensor, text: Tensor, mask: Tensor | None) -> None:
+    def _check_inputs(self, sample: Tensor, text: Tensor, mask: Tensor | None, self_cond: Tensor | None) -> None:
         config = self.config
         expected = (config.in_channels, config.sample_size, config.sample_size)
         if sample.dim() != 4 or tuple(sample.shape[1:]) != expected:
             raise ValueError(f"GUNet expects sample of shape (batch, {', '.join(map(str, expected))}) "
                              f"(in_channels, sample_size, sample_size), got {tuple(sample.shape)}")
+        if self_cond is not None and not config.self_condition:
+            raise ValueError("GUNet got self_cond but was built without self_condition; pass self_cond=None")
+        if self_cond is not None and tuple(self_cond.shape) != tuple(sample.shape):
+            raise ValueError(f"GUNet expects self_cond of the sample's shape {tuple(sample.shape)}, "
+                             f"got {tuple(self_cond.shape)}")
         if text.dim() != 3 or text.shape[0] != sample.shape[0]:
             raise ValueError(f"GUNet expects encoder_hidden_states of shape (batch={sample.shape[0]}, tokens, "
                              f"{config.cross_attention_dim}), got {tuple(text.shape)}")

@@ -29,7 +29,7 @@ from posegraph.pipelines.checkpoints import (COMPLETE_MARKER, corrupt_checkpoint
 from posegraph.pipelines.control import as_float_tensor, check_keypoints, check_strength, keep_mask
 from posegraph.pipelines.limits import (POSE_BYTES, check_canvas_size, check_inference_steps, check_request_memory,
                                         check_seed_range)
-from posegraph.pipelines.schedulers import load_scheduler, make_scheduler
+from posegraph.pipelines.schedulers import load_scheduler, make_scheduler, predicted_clean
 from posegraph.skeleton import Skeleton
 from posegraph.text import TextEncoder
 
@@ -357,6 +357,7 @@ class PoseGraphPipeline(DiffusionPipeline):
             sample = scheduler.add_noise(init, noise, timesteps[:1].expand(len(init)))
         keep = keep.to(text.device)[:, :, None, None] if keep is not None else None
         alphas_cumprod = scheduler.alphas_cumprod.to(text.device)
+        estimate = None  # the clean-sample estimates a self-conditioned unet reads (none before the first step)
         for i, t in enumerate(timesteps):
             # RePaint's resampling: after a step, noise the result back to t and take the step again.
             repeats = resample if keep is not None and i < len(timesteps) - 1 else 1
@@ -364,7 +365,8 @@ class PoseGraphPipeline(DiffusionPipeline):
                 if keep is not None:  # the kept channels, noised to this step's timestep
                     sample = torch.where(keep, scheduler.add_noise(known, noise, t.expand(len(known))), sample)
                 saved = copy.deepcopy(scheduler.__dict__) if repeat < repeats - 1 else None
-                prediction = self._predict(scheduler.scale_model_input(sample, t), t, text, text_mask, guidance_scale)
+                prediction, estimate = self._predict(scheduler, scheduler.scale_model_input(sample, t), t, text,
+                                                     text_mask, guidance_scale, estimate)
                 stepped = scheduler.step(prediction, t, sample, **extra).prev_sample
                 if saved is None:
                     sample = stepped
@@ -376,17 +378,31 @@ class PoseGraphPipeline(DiffusionPipeline):
             progress.update()
         return torch.where(keep, known, sample) if keep is not None else sample
 
-    def _predict(self, sample, t, text, text_mask, guidance_scale) -> torch.Tensor:
-        """The unet's (guided) prediction for the (scaled) ``sample`` at timestep ``t``, float32."""
+    def _predict(self, scheduler, sample, t, text, text_mask, guidance_scale, estimate=None):
+        """The unet's (guided) prediction for the (scaled) ``sample`` at timestep ``t``, float32.
+
+        A self-conditioned unet (``GUNet.self_condition``) also reads ``estimate``, each row's clean-sample
+        estimate from the step before (``None`` at the first step), unconditional and conditional rows apart
+        under guidance, as it was trained.
+
+        Returns:
+            ``(prediction, estimate)``: the prediction ``(chunk, K, S, S)`` and, for a self-conditioned unet,
+            this step's estimates of every row ``((2 x) chunk, K, S, S)`` for the next step (else ``None``).
+        """
         model_input = torch.cat([sample] * 2) if guidance_scale is not None else sample
         model_input = model_input.to(self.unet.dtype).contiguous(memory_format=self._memory_format)
+        self_conditioned = getattr(self.unet.config, "self_condition", False)
+        extra = {"self_cond": estimate} if self_conditioned and estimate is not None else {}
+        timesteps = t.expand(len(model_input))
         with torch.autocast(text.device.type, dtype=self._autocast_dtype, enabled=self._autocast_dtype is not None):
-            prediction = self.unet(model_input, t.expand(len(model_input)), encoder_hidden_states=text,
-                                   encoder_attention_mask=text_mask).sample.float()
+            prediction = self.unet(model_input, timesteps, encoder_hidden_states=text, encoder_attention_mask=text_mask,
+                                   **extra).sample.float()
+        if self_conditioned:
+            estimate = predicted_clean(scheduler, prediction, model_input.float(), timesteps).to(self.unet.dtype)
         if guidance_scale is None:
-            return prediction
+            return prediction, estimate
         uncond, cond = prediction.chunk(2)
-        return uncond + guidance_scale * (cond - uncond)
+        return uncond + guidance_scale * (cond - uncond), estimate
 
     def _mirrors(self, pose_prompts, seeds, control, prompt_of_pose) -> torch.Tensor:
         """``(num_poses,)`` bool: which poses the unet draws mirrored (see ``canonical_side``).

@@ -6,10 +6,11 @@ Building from the stored config carries the training noise schedule (``num_train
 from __future__ import annotations
 
 import diffusers
+import torch
 from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, UniPCMultistepScheduler
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
-__all__ = ["SCHEDULERS", "make_scheduler", "load_scheduler"]
+__all__ = ["SCHEDULERS", "make_scheduler", "load_scheduler", "predicted_clean"]
 
 #: name -> (scheduler class, keyword arguments that define the sampler beyond the stored config)
 SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict]] = {
@@ -60,3 +61,28 @@ def load_scheduler(directory) -> SchedulerMixin:
             f"{directory}/{SchedulerMixin.config_name}: _class_name {name!r} is not a diffusers scheduler class"
         )
     return cls.from_config(config)
+
+
+def predicted_clean(scheduler: SchedulerMixin, output: torch.Tensor, sample: torch.Tensor,
+                    timesteps: torch.Tensor) -> torch.Tensor:
+    """The clean sample a model output stands for, under the scheduler's ``prediction_type``.
+
+    Args:
+        output: ``(batch, ...)`` the model's prediction (noise, clean sample or velocity).
+        sample: ``(batch, ...)`` the noisy sample ``x_t`` it was given.
+        timesteps: ``(batch,)`` or a scalar: each sample's training timestep ``t``.
+
+    Returns:
+        ``x_0 = (x_t - sqrt(1 - a) eps) / sqrt(a)`` (epsilon), ``output`` (sample) or
+        ``sqrt(a) x_t - sqrt(1 - a) v`` (v_prediction), ``a`` the cumulative alpha at ``t``.
+    """
+    kind = scheduler.config.prediction_type
+    if kind == "sample":
+        return output
+    alpha = scheduler.alphas_cumprod.to(sample.device)[timesteps.to(sample.device)].float()
+    alpha = alpha.reshape(-1, *[1] * (sample.dim() - 1))
+    if kind == "epsilon":
+        return (sample - (1 - alpha).sqrt() * output) / alpha.sqrt()
+    if kind == "v_prediction":
+        return alpha.sqrt() * sample - (1 - alpha).sqrt() * output
+    raise ValueError(f"predicted_clean: unknown prediction_type {kind!r}")

@@ -25,6 +25,7 @@ from posegraph.heatmaps import normalize_heatmaps
 from posegraph.models import GUNet
 from posegraph.models.state_dict_keys import convert_state_dict, older_parameter_order
 from posegraph.pipelines.checkpoints import corrupt_checkpoint_error
+from posegraph.pipelines.schedulers import predicted_clean
 from posegraph.text import TextEncoder
 from posegraph.training.checkpoint import (STATE_NAMES, clean_partial_saves, complete_checkpoints, prune_checkpoints,
                                            resolve_resume, write_checkpoint)
@@ -269,11 +270,28 @@ class Trainer:
             mask = mask & kept
         noisy = self.noise_scheduler.add_noise(clean, noise, timesteps).contiguous(memory_format=self.memory_format)
         target = diffusion_target(self.noise_scheduler, clean, noise, timesteps)
-        prediction = self.model(noisy, timesteps, encoder_hidden_states=text, encoder_attention_mask=mask).sample
+        self_cond = self._self_condition(noisy, timesteps, text, mask) if unet.self_condition else None
+        prediction = self.model(noisy, timesteps, encoder_hidden_states=text, encoder_attention_mask=mask,
+                                self_cond=self_cond).sample
         losses = diffusion_loss(prediction, target)
         if config.snr_gamma is not None:
             losses = losses * min_snr_weights(self.noise_scheduler, timesteps, config.snr_gamma)
         return losses, timesteps
+
+    def _self_condition(self, noisy: torch.Tensor, timesteps: torch.Tensor, text: torch.Tensor,
+                        mask: torch.Tensor) -> torch.Tensor:
+        """Self-conditioning's input ``(batch, K, S, S)``: for a random half of the samples the model's own
+        estimate of the clean sample (a forward pass without gradients), zeros for the others, as sampling
+        starts without an estimate and then feeds each step's to the next."""
+        chosen = torch.rand(len(noisy), generator=self.generator, device=noisy.device) < 0.5
+        estimate = torch.zeros_like(noisy)
+        if chosen.any():
+            with torch.no_grad():
+                output = self.model(noisy[chosen], timesteps[chosen], encoder_hidden_states=text[chosen],
+                                    encoder_attention_mask=mask[chosen]).sample
+            clean = predicted_clean(self.noise_scheduler, output.float(), noisy[chosen], timesteps[chosen])
+            estimate[chosen] = clean.to(estimate.dtype)
+        return estimate
 
     def train_step(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimiser step; returns every process's losses and timesteps (gathered)."""
