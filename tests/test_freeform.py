@@ -111,10 +111,8 @@ def test_a_malformed_file_is_refused_with_its_line(tmp_path):
         load_freeform_prompts(path)
 
 
-def test_the_picture_script_draws_one_captioned_pose_per_chosen_prompt(tmp_path, capsys):
-    import importlib.util
-    from pathlib import Path
-
+def saved_tiny_run(directory, **pipeline_options):
+    """A randomly initialised tiny-preset pipeline saved to ``directory`` (what the picture scripts load)."""
     import torch
     from diffusers import DDPMScheduler
 
@@ -125,11 +123,38 @@ def test_the_picture_script_draws_one_captioned_pose_per_chosen_prompt(tmp_path,
     text_encoder = TextEncoder.from_pretrained("default")
     torch.manual_seed(0)
     unet = GUNet.from_preset("tiny", cross_attention_dim=text_encoder.hidden_size)
-    PoseGraphPipeline(unet=unet, scheduler=DDPMScheduler(), text_encoder=text_encoder).save_pretrained(tmp_path / "run")
-    script = Path(__file__).resolve().parents[1] / "scripts" / "freeform_grid.py"
-    spec = importlib.util.spec_from_file_location("freeform_grid", script)
+    PoseGraphPipeline(unet=unet, scheduler=DDPMScheduler(), text_encoder=text_encoder,
+                      **pipeline_options).save_pretrained(directory)
+    return str(directory)
+
+
+def load_script(name):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    path = module.main(["--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "grid.png"), "--n", "4"])
-    assert path.stat().st_size > 1000 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return module
+
+
+def is_png(path) -> bool:
+    return path.stat().st_size > 1000 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_picture_script_draws_one_captioned_pose_per_chosen_prompt(tmp_path, capsys):
+    run = saved_tiny_run(tmp_path / "run")
+    path = load_script("freeform_grid").main(["--checkpoint", run, "--out", str(tmp_path / "grid.png"), "--n", "4"])
+    assert is_png(path)
     assert re.search(r"\d/4 follow their prompt, \d/4 whole", capsys.readouterr().out)
+
+
+def test_the_side_free_grid_script_draws_and_names_each_side(tmp_path):
+    run = saved_tiny_run(tmp_path / "run", canonical_side=True)
+    module = load_script("side_free_grid")
+    path = module.main(["--checkpoint", run, "--out", str(tmp_path / "grid.png"), "--per-prompt", "2",
+                        "--prompt", "a person punching", "--action", "punching"])
+    assert is_png(path)
+    with pytest.raises(SystemExit):
+        module.main(["--checkpoint", run, "--prompt", "a person punching"])
