@@ -284,7 +284,7 @@ class PoseGraphPipeline(DiffusionPipeline):
         device, dtype = self._execution_device, self.unet.dtype
 
         prompt_of_pose = torch.arange(len(prompts)).repeat_interleave(num_poses_per_prompt)
-        mirror = self._mirrors(pose_prompts, seeds, control, prompt_of_pose)
+        mirror = self._mirrors(prompts, seeds, control, prompt_of_pose)
         strength = control["strength"]
         num_steps = _strength_steps(num_inference_steps, strength)
         outputs, confidence, heatmaps = [], [], []
@@ -404,15 +404,16 @@ class PoseGraphPipeline(DiffusionPipeline):
         uncond, cond = prediction.chunk(2)
         return uncond + guidance_scale * (cond - uncond), estimate
 
-    def _mirrors(self, pose_prompts, seeds, control, prompt_of_pose) -> torch.Tensor:
+    def _mirrors(self, prompts, seeds, control, prompt_of_pose) -> torch.Tensor:
         """``(num_poses,)`` bool: which poses the unet draws mirrored (see ``canonical_side``).
 
         A pose whose prompt names a side, or of a model trained without ``canonical_side``, never is. Otherwise
         a pose with a given pose (``keypoints=`` / ``init_keypoints=``) is mirrored when that puts the given
         pose in its canonical orientation, and any other pose when a draw of its seed says so (probability 1/2).
         """
-        side_free = torch.tensor([self.config.canonical_side and not names_side(p) for p in pose_prompts],
-                                 dtype=torch.bool)
+        if not self.config.canonical_side:
+            return torch.zeros(len(seeds), dtype=torch.bool)
+        side_free = torch.tensor([not names_side(p) for p in prompts], dtype=torch.bool)[prompt_of_pose]
         given = control["known"] if control["known"] is not None else control["init"]
         if given is not None:
             draws = torch.from_numpy(mirror_to_canonical(given, self.skeleton))[prompt_of_pose % len(given)]
