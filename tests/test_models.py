@@ -157,6 +157,25 @@ def test_a_pixel_head_adds_a_full_resolution_skip_and_keeps_samples_apart():
     assert out.shape == sample.shape and changed.tolist() == [False, True, False]
 
 
+def test_an_input_skip_starts_as_the_plain_model_and_adds_the_sample_at_a_gain_of_each_timestep():
+    plain, skipped = tiny(), tiny(input_skip=True)
+    missing = skipped.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == ["skip_gain.1.bias", "skip_gain.1.weight"]
+    sample, timestep, text = inputs(skipped, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(skipped(sample, timestep, text).sample, plain(sample, timestep, text).sample)
+        gain = skipped.skip_gain[1]
+        gain.bias.copy_(torch.linspace(-1, 1, gain.out_features))
+        expected = plain(sample, timestep, text).sample + gain.bias[:, None, None] * sample
+        torch.testing.assert_close(skipped(sample, timestep, text).sample, expected)
+        gain.weight.normal_()  # the gain now depends on the timestep: each sample gets its own
+        together = skipped(sample, timestep, text).sample
+        alone = torch.cat([skipped(sample[i:i + 1], timestep[i:i + 1], text[i:i + 1]).sample for i in range(3)])
+        torch.testing.assert_close(together, alone, atol=1e-5, rtol=1e-4)
+        other = skipped(sample, (timestep + 300) % 1000, text).sample - plain(sample, (timestep + 300) % 1000, text).sample
+        assert (other - (together - plain(sample, timestep, text).sample)).abs().max() > 1e-3
+
+
 def test_the_pooled_sentence_embedding_is_the_normalised_mean_of_the_real_tokens():
     text = torch.randn(2, 5, 8)
     mask = torch.tensor([[1, 1, 0, 0, 0], [1, 1, 1, 1, 1]])

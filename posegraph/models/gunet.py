@@ -108,6 +108,10 @@ class GUNet(ModelMixin, ConfigMixin):
             channels; zeros where there is none yet), so each step can refine a pose already chosen instead of
             choosing again. Training feeds half the samples their own detached estimate, the pipeline each
             step's estimate to the next.
+        input_skip: add the noisy ``sample`` to the output, scaled per channel by a gain the time embedding sets
+            (zero-initialised, so the model starts as without it): a learnt form of the EDM preconditioning's
+            ``c_skip`` (Karras et al. 2022). Where the noise is low the model passes the sharp joints it is
+            given on and predicts a correction, instead of redrawing every joint through the stem's fold.
         heatmap_scale, heatmap_shift: the model's value range: a ``[0, 1]`` heatmap ``h`` is the sample
             ``h * heatmap_scale + heatmap_shift`` (:func:`posegraph.heatmaps.normalize_heatmaps`). Not used by
             ``forward``; training and the pipeline read them, as diffusers pipelines read a VAE's
@@ -153,6 +157,7 @@ class GUNet(ModelMixin, ConfigMixin):
         pooled_text: bool = False,
         text_context: str = "tokens",
         self_condition: bool = False,
+        input_skip: bool = False,
         heatmap_scale: float = 2.0,
         heatmap_shift: float = -1.0,
     ):
@@ -211,6 +216,10 @@ class GUNet(ModelMixin, ConfigMixin):
                                       nn.PixelShuffle(stem_stride))
         self.pixel_out = nn.Sequential(nn.SiLU(), nn.Conv2d(2 * pixels, out_channels, 3, padding=1)) \
             if pixel_head_channels else None
+        self.skip_gain = nn.Sequential(nn.SiLU(), nn.Linear(temb_channels, out_channels)) if input_skip else None
+        if input_skip:
+            nn.init.zeros_(self.skip_gain[1].weight)
+            nn.init.zeros_(self.skip_gain[1].bias)
 
     @property
     def heatmap_size(self) -> int:
@@ -256,9 +265,10 @@ class GUNet(ModelMixin, ConfigMixin):
         # 1. embed the time (and the sentence, where pooled_text asks); what cross-attention reads
         temb, text, text_bias = self._embed(sample, timestep, encoder_hidden_states, encoder_attention_mask)
         # 2. stem: fold stem_stride x stem_stride pixels (of the sample and the estimate) into channels
+        inputs = sample
         if self.config.self_condition:
-            sample = torch.cat([sample, torch.zeros_like(sample) if self_cond is None else self_cond.to(sample)], 1)
-        pixels = self.pixel_in(sample)
+            inputs = torch.cat([sample, torch.zeros_like(sample) if self_cond is None else self_cond.to(sample)], 1)
+        pixels = self.pixel_in(inputs)
         h = self.conv_in(pixels)
         # 3. down, keeping every layer's output as a skip
         skips = []
@@ -275,6 +285,9 @@ class GUNet(ModelMixin, ConfigMixin):
         out = self.conv_out(self.norm_out(h))
         if self.pixel_out is not None:
             out = self.pixel_out(torch.cat([out, pixels], dim=1))
+        # 7. the input skip: the noisy sample, scaled per channel by a gain of the timestep
+        if self.skip_gain is not None:
+            out = out + self.skip_gain(temb)[:, :, None, None].to(out.dtype) * sample
         return UNet2DOutput(sample=out) if return_dict else (out,)
 
     def _embed(self, sample: Tensor, timestep, tokens: Tensor, mask: Tensor | None):
