@@ -2,10 +2,10 @@
 
     .venv/bin/python benchmarks/sampling_bench.py [--preset cpu | --checkpoint DIR] [--repeats 3] [--fast-paths]
 
-One timed call is ``pipe(prompts, guidance_scale=5, num_inference_steps=N, scheduler=NAME, batch_size=B)`` on
-B synthetic captions, one pose each (so up to B distinct prompts are encoded in every call, the worst case for
-text encoding), keypoints only. The headline configuration is the project's goal: batch 256, 20 DPM-Solver++
-steps with guidance, at least 10 poses/s on a 2-core CPU. Three sweeps vary one setting around it: the batch
+One timed call is ``pipe(prompts, guidance_scale=5, guidance_interval=(LOW, HIGH), num_inference_steps=N,
+scheduler=NAME, batch_size=B)`` on B synthetic captions, one pose each (so up to B distinct prompts are encoded in
+every call, the worst case for text encoding), keypoints only. The headline configuration is the project's goal:
+batch 256, 20 DPM-Solver++ steps with guidance, at least 10 poses/s on a 2-core CPU. Three sweeps vary one setting around it: the batch
 size, the number of steps, the scheduler. Each figure is the median of ``--repeats`` calls after a short
 warm-up call.
 
@@ -30,7 +30,7 @@ from common import header, median_seconds
 
 from posegraph.data.synthetic import SyntheticPoseGenerator
 from posegraph.models import GUNet
-from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, SCHEDULERS, PoseGraphPipeline
+from posegraph.pipelines import DEFAULT_GUIDANCE_INTERVAL, DEFAULT_GUIDANCE_SCALE, SCHEDULERS, PoseGraphPipeline
 from posegraph.text import TextEncoder
 
 TARGET = 10.0  # poses/s: the project's goal for the cpu preset on a 2-core CPU
@@ -60,20 +60,21 @@ def apply_fast_paths(pipe: PoseGraphPipeline, autocast: str | None, channels_las
     return pipe
 
 
-def sampler(pipe: PoseGraphPipeline, captions: list[str], batch: int, steps: int, scheduler: str, guidance: float):
+def sampler(pipe: PoseGraphPipeline, captions: list[str], batch: int, steps: int, scheduler: str, guidance: float,
+            interval: list[int] | None):
     """A call drawing ``batch`` poses in one chunk, and a shorter one to warm it up (same shapes, 2 steps)."""
     prompts = captions[:batch]
 
     def call(num_inference_steps=steps):
-        pipe(prompts, guidance_scale=guidance, num_inference_steps=num_inference_steps, scheduler=scheduler,
-             generator=0, batch_size=batch, return_heatmaps=False)
+        pipe(prompts, guidance_scale=guidance, guidance_interval=interval, num_inference_steps=num_inference_steps,
+             scheduler=scheduler, generator=0, batch_size=batch, return_heatmaps=False)
 
     return call, lambda: call(min(steps, 2))
 
 
-def poses_per_second(pipe, captions, batch, steps, scheduler, guidance, repeats) -> tuple[float, float]:
+def poses_per_second(pipe, captions, batch, steps, scheduler, guidance, interval, repeats) -> tuple[float, float]:
     """``(seconds per call, poses/s)``: the median of ``repeats`` calls after a warm-up."""
-    call, warmup = sampler(pipe, captions, batch, steps, scheduler, guidance)
+    call, warmup = sampler(pipe, captions, batch, steps, scheduler, guidance, interval)
     warmup()
     seconds = median_seconds(call, repeats, warmup=0)
     return seconds, batch / seconds
@@ -87,7 +88,8 @@ def sweep_rows(args, pipe, captions) -> tuple[list[str], float]:
                + [(head[0], head[1], name) for name in args.schedulers])
     rows, rates = [], []
     for batch, steps, scheduler in dict.fromkeys(configs):  # in order, each once
-        seconds, rate = poses_per_second(pipe, captions, batch, steps, scheduler, args.guidance_scale, args.repeats)
+        seconds, rate = poses_per_second(pipe, captions, batch, steps, scheduler, args.guidance_scale,
+                                         args.guidance_interval, args.repeats)
         cells = [batch, steps, scheduler, f"{seconds:.3f}", f"{1e3 * seconds / steps:.1f}", f"{rate:,.1f}"]
         rows.append("| " + " | ".join(f"**{c}**" if not rows else str(c) for c in cells) + " |")
         rates.append(rate)
@@ -103,7 +105,8 @@ def fast_path_rows(args, pipe, captions) -> list[str]:
         "torch.compile": (None, False, True),
         f"all three ({args.fast_dtype})": (args.fast_dtype, True, True),
     }
-    head = (args.headline_batch, args.headline_steps, args.headline_scheduler, args.guidance_scale)
+    head = (args.headline_batch, args.headline_steps, args.headline_scheduler, args.guidance_scale,
+            args.guidance_interval)
     calls, first = {}, {}
     for name, options in variants.items():
         variant = PoseGraphPipeline(unet=copy.deepcopy(pipe.unet), scheduler=pipe.scheduler,
@@ -140,6 +143,8 @@ def main(argv=None) -> str:
     parser.add_argument("--headline-steps", type=int, default=20)
     parser.add_argument("--headline-scheduler", choices=list(SCHEDULERS), default="dpm-solver++")
     parser.add_argument("--guidance-scale", type=float, default=DEFAULT_GUIDANCE_SCALE)
+    parser.add_argument("--guidance-interval", type=int, nargs=2, metavar=("LOW", "HIGH"),
+                        default=DEFAULT_GUIDANCE_INTERVAL, help="the timesteps guided (0 1000: every step)")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per figure (median)")
     parser.add_argument("--autocast", choices=["bf16", "fp16"], help="sweeps: run the unet under autocast")
     parser.add_argument("--channels-last", action="store_true", help="sweeps: channels_last unet")
@@ -162,8 +167,9 @@ def main(argv=None) -> str:
     parameters = sum(p.numel() for p in unet.parameters())
     workload = (f"PoseGraphPipeline on {args.device}: {source} ({parameters / 1e6:.2f} M parameters, "
                 f"{unet.config.sample_size}x{unet.config.sample_size} heatmaps), text encoder "
-                f"{pipe.text_encoder.to_config()['name_or_path']}, guidance {args.guidance_scale} (one batched "
-                f"forward of 2 x batch per step), one synthetic caption per pose, keypoints only, "
+                f"{pipe.text_encoder.to_config()['name_or_path']}, guidance {args.guidance_scale} at timesteps "
+                f"{args.guidance_interval[0]}-{args.guidance_interval[1]} (one batched forward of 2 x batch per guided "
+                f"step), one synthetic caption per pose, keypoints only, "
                 f"fast paths: {', '.join(options) or 'none'}; median of {args.repeats} calls after a 2-step warm-up")
     lines = header("Sampling throughput (posegraph.pipelines)", "sampling_bench.py", argv, workload)
     head = f"batch {args.headline_batch}, {args.headline_steps} {args.headline_scheduler} steps, guidance on"

@@ -53,7 +53,7 @@ from tqdm.auto import tqdm
 from posegraph.compose import compose_people
 from posegraph.io import read_coco_keypoints, read_openpose_json, write_coco_keypoints, write_openpose_json
 from posegraph.outputs import SAMPLE_FILE, OutputDirError, StagedOutputDir
-from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, SCHEDULERS, PoseGraphPipeline
+from posegraph.pipelines import DEFAULT_GUIDANCE_INTERVAL, DEFAULT_GUIDANCE_SCALE, SCHEDULERS, PoseGraphPipeline
 from posegraph.pipelines.control import check_strength, keep_mask
 from posegraph.pipelines.limits import POSE_BYTES, available_memory_bytes, check_request_memory, format_bytes
 from posegraph.render import draw_openpose, draw_pose_grid, save_png
@@ -153,6 +153,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--scheduler", choices=list(SCHEDULERS), default="dpm-solver++")
     parser.add_argument("--guidance-scale", type=_finite_float, default=DEFAULT_GUIDANCE_SCALE,
                         help="classifier-free guidance; <= 1 turns it off")
+    parser.add_argument("--guidance-interval", type=int, nargs=2, metavar=("LOW", "HIGH"),
+                        help="guide only the steps at training timesteps LOW..HIGH (0 1000: every step; default: "
+                             f"{DEFAULT_GUIDANCE_INTERVAL[0]} {DEFAULT_GUIDANCE_INTERVAL[1]}, every step for edits)")
     parser.add_argument("--size", type=_canvas, default=None,
                         help=f"canvas side in pixels, or WIDTHxHEIGHT, at most {MAX_SIZE} a side (default 512, or an "
                              "--init-pose OpenPose file's canvas)")
@@ -399,11 +402,16 @@ def _load(parser: argparse.ArgumentParser, args: argparse.Namespace, device: str
     return pipeline
 
 
+def _interval(args):
+    """The pipeline's ``guidance_interval``: the one given, else ``"auto"``."""
+    return tuple(args.guidance_interval) if args.guidance_interval else "auto"
+
+
 def _sample(parser, args, pipeline, prompts: list[str], control: dict, canvas: tuple[int, int]):
     try:
         return pipeline(prompts, num_poses_per_prompt=args.num_samples, guidance_scale=args.guidance_scale,
-                        num_inference_steps=args.steps, scheduler=args.scheduler, generator=args.seed,
-                        canvas_size=canvas, batch_size=args.batch_size, return_heatmaps=False,
+                        guidance_interval=_interval(args), num_inference_steps=args.steps, scheduler=args.scheduler,
+                        generator=args.seed, canvas_size=canvas, batch_size=args.batch_size, return_heatmaps=False,
                         resample=args.resample, **control)
     except ValueError as error:  # the limits and the given pose, checked before any sampling
         message = _flags(str(error))
@@ -460,7 +468,8 @@ def _scene_records(parser, args, pipeline, prompts, canvas, folder: Path, scenes
         try:
             scene = compose_people(pipeline, prompts, args.box, canvas_size=canvas, allow_overlap=args.allow_overlap,
                                    generator=args.seed + index * len(prompts), guidance_scale=args.guidance_scale,
-                                   num_inference_steps=args.steps, scheduler=args.scheduler)
+                                   guidance_interval=_interval(args), num_inference_steps=args.steps,
+                                   scheduler=args.scheduler)
         except ValueError as error:  # the boxes and the limits, checked before any sampling
             parser.error(_flags(str(error)))
         save_png(scene.draw(), folder / f"scene_{index:04d}.png")

@@ -4,9 +4,9 @@
         [--split test|dev]
 
 Picks ``--n`` prompts of a free-form set (``posegraph.evaluation.freeform``: the frozen ``test`` set that is
-reported, or the ``dev`` set that recipes are chosen on) at random, draws one
-pose each (20 DPM-Solver++ steps, guidance 5, the quality benchmark's sampling) and captions every cell
-with the checker's verdict for its labelled action, whether all 12 limb joints are present, and the prompt.
+reported, or the ``dev`` set that recipes are chosen on) at random, draws one pose each (20 DPM-Solver++ steps,
+guidance 5 over the pipeline's interval, the quality benchmark's sampling; ``--guidance-interval 0 1000`` guides
+every step) and captions every cell with the checker's verdict for its labelled action, whether all 12 limb joints are present, and the prompt.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 from posegraph.data.checker import check_action  # noqa: E402
 from posegraph.evaluation.freeform import load_freeform_prompts  # noqa: E402
 from posegraph.evaluation.integrity import limb_integrity  # noqa: E402
-from posegraph.pipelines import PoseGraphPipeline  # noqa: E402
+from posegraph.pipelines import DEFAULT_GUIDANCE_INTERVAL, DEFAULT_GUIDANCE_SCALE, PoseGraphPipeline  # noqa: E402
 from posegraph.render import draw_pose_grid  # noqa: E402
 
 
@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--out", default="freeform.png", help="where to write the PNG")
     parser.add_argument("--n", type=int, default=24, help="prompts to draw")
     parser.add_argument("--seed", type=int, default=0, help="picks the prompts and the noise")
+    parser.add_argument("--guidance-interval", type=int, nargs=2, metavar=("LOW", "HIGH"),
+                        default=DEFAULT_GUIDANCE_INTERVAL, help="the timesteps guided (default: %(default)s; "
+                        "0 1000 guides every step)")
     parser.add_argument("--ncols", type=int, default=6)
     parser.add_argument("--split", choices=["test", "dev"], default="test", help="which free-form set")
     args = parser.parse_args(argv)
@@ -40,7 +43,8 @@ def main(argv: list[str] | None = None) -> Path:
     prompts, actions = [prompts[i] for i in chosen], [actions[i] for i in chosen]
     pipeline = PoseGraphPipeline.from_pretrained(args.checkpoint)
     size = pipeline.unet.config.sample_size
-    keypoints = pipeline(prompts, guidance_scale=5.0, num_inference_steps=20, scheduler="dpm-solver++",
+    keypoints = pipeline(prompts, guidance_scale=DEFAULT_GUIDANCE_SCALE,
+                         guidance_interval=tuple(args.guidance_interval), num_inference_steps=20, scheduler="dpm-solver++",
                          generator=args.seed, canvas_size=size).keypoints.numpy()
     passed, whole = check_action(keypoints, actions), limb_integrity(keypoints)
     captions = [f"[{action} {'yes' if ok else 'no'}{'' if full else ', limb joint lost'}] {prompt}"

@@ -4,8 +4,8 @@
         [--prompt "a person punching" --action punching ...]
 
 Draws ``--per-prompt`` poses of each side-free prompt (default: one per action whose side the checker tells,
-``posegraph.data.checker.SIDE_CHECKS``), 20 DPM-Solver++ steps, guidance 5, and captions every cell with the
-side the checker sees the action done with (``left``, ``right``, ``both``) or ``not done``.
+``posegraph.data.checker.SIDE_CHECKS``), 20 DPM-Solver++ steps, guidance 5 over the pipeline's interval, and
+captions every cell with the side the checker sees the action done with (``left``, ``right``, ``both``) or ``not done``.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from posegraph.data.checker import action_sides  # noqa: E402
-from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, PoseGraphPipeline  # noqa: E402
+from posegraph.pipelines import DEFAULT_GUIDANCE_INTERVAL, DEFAULT_GUIDANCE_SCALE, PoseGraphPipeline  # noqa: E402
 from posegraph.render import draw_pose_grid  # noqa: E402
 
 #: One side-free prompt per action whose side the checker tells.
@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--prompt", action="append", help="a side-free prompt (repeat; with --action each)")
     parser.add_argument("--action", action="append", help="the checker's action id of each --prompt")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--guidance-interval", type=int, nargs=2, metavar=("LOW", "HIGH"),
+                        default=DEFAULT_GUIDANCE_INTERVAL, help="the timesteps guided (default: %(default)s; "
+                        "0 1000 guides every step)")
     args = parser.parse_args(argv)
     if (args.prompt is None) != (args.action is None) or len(args.prompt or []) != len(args.action or []):
         parser.error("give one --action per --prompt")
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> Path:
     pipeline = PoseGraphPipeline.from_pretrained(args.checkpoint)
     size = pipeline.unet.config.sample_size
     output = pipeline(list(prompts), num_poses_per_prompt=args.per_prompt, guidance_scale=DEFAULT_GUIDANCE_SCALE,
+                      guidance_interval=tuple(args.guidance_interval),
                       num_inference_steps=20, scheduler="dpm-solver++", generator=args.seed, canvas_size=size)
     keypoints = output.keypoints.numpy()
     captions = []

@@ -144,7 +144,7 @@ def test_guidance_batches_conditional_and_unconditional_passes_into_one_forward(
     batches = []
     handle = pipe.unet.register_forward_pre_hook(lambda module, args: batches.append(args[0].shape[0]))
     try:
-        guided = sample(pipe, num_poses_per_prompt=3, guidance_scale=4.0)
+        guided = sample(pipe, num_poses_per_prompt=3, guidance_scale=4.0, guidance_interval=None)
         assert batches == [6] * STEPS
         batches.clear()
         plain = sample(pipe, num_poses_per_prompt=3, guidance_scale=1.0)
@@ -154,13 +154,44 @@ def test_guidance_batches_conditional_and_unconditional_passes_into_one_forward(
     assert not torch.allclose(guided.heatmaps, plain.heatmaps)
 
 
+def test_guidance_applies_only_inside_its_interval_of_timesteps(pipe):
+    batches = []
+    handle = pipe.unet.register_forward_pre_hook(lambda module, args: batches.append(args[0].shape[0]))
+    try:  # 4 steps: timesteps 750, 500, 250, 0; the default interval guides the first alone
+        sample(pipe, num_poses_per_prompt=3, num_inference_steps=4)
+        assert batches == [6, 3, 3, 3]
+        batches.clear()
+        sample(pipe, num_poses_per_prompt=3, num_inference_steps=4, guidance_interval=None)
+        assert batches == [6] * 4
+        batches.clear()  # an edit guides every step it takes
+        pose = sample(pipe).keypoints[0]
+        batches.clear()
+        sample(pipe, num_poses_per_prompt=3, num_inference_steps=4, init_keypoints=pose, strength=1.0)
+        assert batches == [6] * 4
+    finally:
+        handle.remove()
+    everywhere = sample(pipe, num_inference_steps=4, guidance_interval=None)
+    torch.testing.assert_close(sample(pipe, num_inference_steps=4, guidance_interval=(0, 1000)).heatmaps,
+                               everywhere.heatmaps)
+    nowhere = sample(pipe, num_inference_steps=4, guidance_interval=(2000, 3000), negative_prompt="a person sitting")
+    conditional = sample(pipe, num_inference_steps=4, guidance_scale=1.0)
+    torch.testing.assert_close(nowhere.heatmaps, conditional.heatmaps)  # unguided steps read the prompt's rows
+    assert not torch.allclose(everywhere.heatmaps, conditional.heatmaps, atol=1e-3)
+
+
+@pytest.mark.parametrize("interval", [(500, 100), (-1, 10), (0.5, 10), (10,), "all"])
+def test_a_bad_guidance_interval_is_a_value_error_naming_it(pipe, interval):
+    with pytest.raises(ValueError, match="guidance_interval must be None, 'auto' or two timesteps"):
+        sample(pipe, guidance_interval=interval)
+
+
 def test_guidance_moves_away_from_the_negative_prompt(pipe):
     """With the negative prompt equal to the prompt, uncond + w * (cond - uncond) is the conditional output."""
     prompt = "a person kicking with the left leg"
     plain = sample(pipe, prompt, guidance_scale=1.0)
     same = sample(pipe, prompt, guidance_scale=5.0, negative_prompt=prompt)
     torch.testing.assert_close(same.heatmaps, plain.heatmaps, atol=1e-4, rtol=0)
-    other = sample(pipe, prompt, guidance_scale=5.0, negative_prompt="a person sitting")
+    other = sample(pipe, prompt, guidance_scale=5.0, negative_prompt="a person sitting", guidance_interval=None)
     assert not torch.allclose(other.heatmaps, plain.heatmaps, atol=1e-3)
 
 
@@ -238,7 +269,7 @@ def test_save_and_load_round_trip_keeps_the_text_encoder_by_reference(pipe, tmp_
     loaded.set_progress_bar_config(disable=True)
     assert type(loaded.scheduler) is type(pipe.scheduler)
     assert loaded.scheduler.config.prediction_type == "v_prediction"
-    assert torch.equal(sample(loaded).heatmaps, sample(pipe).heatmaps)
+    torch.testing.assert_close(sample(loaded).heatmaps, sample(pipe).heatmaps, atol=1e-6, rtol=0)
 
 
 def test_the_pipeline_is_on_diffusers_machinery(pipe, tmp_path):
@@ -254,7 +285,7 @@ def test_the_pipeline_is_on_diffusers_machinery(pipe, tmp_path):
     (tmp_path / "model_index.json").write_text(json.dumps(index))
     loaded = PoseGraphPipeline.from_pretrained(tmp_path)  # its own text encoder, from text_encoder.json
     loaded.set_progress_bar_config(disable=True)
-    assert torch.equal(sample(loaded).heatmaps, sample(pipe).heatmaps)
+    torch.testing.assert_close(sample(loaded).heatmaps, sample(pipe).heatmaps, atol=1e-6, rtol=0)
     moved = loaded.to(dtype=torch.bfloat16)
     assert moved is loaded and loaded.unet.dtype == loaded.text_encoder.dtype == loaded.text_encoder.null.dtype == \
         torch.bfloat16

@@ -92,8 +92,17 @@ def test_sampling_feeds_each_steps_estimates_to_the_next_per_guidance_branch(mon
         return out
 
     monkeypatch.setattr(unet, "forward", record)
-    pipe("a person standing", num_poses_per_prompt=2, num_inference_steps=3, generator=0)
+    pipe("a person standing", num_poses_per_prompt=2, num_inference_steps=3, generator=0, guidance_interval=None)
     assert seen[0] is None and len(seen) == 3
     for before, estimate in zip(outputs, seen[1:]):  # clean-sample prediction: the estimate is the output itself
         assert estimate.shape == (4, *before.shape[1:])  # unconditional and conditional rows apart
         torch.testing.assert_close(estimate, before)
+    seen.clear(), outputs.clear()  # timesteps 666, 333, 0: guided, then one conditional pass from 333 down
+    pipe("a person standing", num_poses_per_prompt=2, num_inference_steps=3, generator=0, guidance_interval=(500, 999))
+    assert [len(x) for x in outputs] == [4, 2, 2]
+    torch.testing.assert_close(seen[1], outputs[0][2:])  # the conditional rows' estimate goes on
+    torch.testing.assert_close(seen[2], outputs[1])
+    seen.clear(), outputs.clear()  # and back: unguided at 666, guided at 333 and 0, the estimate read by both rows
+    pipe("a person standing", num_poses_per_prompt=2, num_inference_steps=3, generator=0, guidance_interval=(0, 500))
+    assert [len(x) for x in outputs] == [2, 4, 4]
+    torch.testing.assert_close(seen[1], torch.cat([outputs[0]] * 2))

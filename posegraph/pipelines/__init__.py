@@ -1,12 +1,14 @@
 """Sampling pipelines: prompts -> keypoints + heatmaps."""
 from posegraph.pipelines.checkpoints import (CorruptCheckpointError, is_upstream_release, latest_checkpoint,
                                              resolve_pipeline_dir)
-from posegraph.pipelines.pose_graph_pipeline import DEFAULT_GUIDANCE_SCALE, PoseGraphPipeline, PoseGraphPipelineOutput
+from posegraph.pipelines.pose_graph_pipeline import (DEFAULT_GUIDANCE_INTERVAL, DEFAULT_GUIDANCE_SCALE, PoseGraphPipeline,
+                                                     PoseGraphPipelineOutput)
 from posegraph.pipelines.schedulers import SCHEDULERS, make_scheduler
 
 __all__ = [
     "PoseGraphPipeline",
     "PoseGraphPipelineOutput",
+    "DEFAULT_GUIDANCE_INTERVAL",
     "DEFAULT_GUIDANCE_SCALE",
     "SCHEDULERS",
     "make_scheduler",

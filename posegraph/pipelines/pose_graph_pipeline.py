@@ -33,13 +33,17 @@ from posegraph.pipelines.schedulers import load_scheduler, make_scheduler, predi
 from posegraph.skeleton import Skeleton
 from posegraph.text import TextEncoder
 
-__all__ = ["PoseGraphPipeline", "PoseGraphPipelineOutput", "DEFAULT_GUIDANCE_SCALE"]
+__all__ = ["PoseGraphPipeline", "PoseGraphPipelineOutput", "DEFAULT_GUIDANCE_SCALE", "DEFAULT_GUIDANCE_INTERVAL"]
 
 logger = logging.getLogger(__name__)
 
 #: Classifier-free guidance used wherever a caller does not choose one (pipeline, sample, evaluate, demo,
 #: training grids): the best of 3 / 4 / 5 / 6 / 7 for the trained ``cpu`` preset (README, Results).
 DEFAULT_GUIDANCE_SCALE = 5.0
+#: The training timesteps ``(low, high)`` at which guidance applies wherever a caller does not choose: the
+#: steps below ``low`` refine a pose already chosen, and guiding them pushes its joints past the data's
+#: range, where the weakest fade out (Kynkaenniemi et al. 2024 find guidance best kept to an interval, too).
+DEFAULT_GUIDANCE_INTERVAL = (600, 1000)
 
 _SEED_RANGE = 2**62
 #: The random stream, beside a pose's noise, that draws whether it is mirrored (``canonical_side``).
@@ -176,6 +180,7 @@ class PoseGraphPipeline(DiffusionPipeline):
         prompt: str | list[str],
         num_poses_per_prompt: int = 1,
         guidance_scale: float = DEFAULT_GUIDANCE_SCALE,
+        guidance_interval: tuple[int, int] | str | None = "auto",
         negative_prompt: str | list[str] | None = None,
         num_inference_steps: int = 20,
         scheduler: str | SchedulerMixin | None = None,
@@ -217,6 +222,10 @@ class PoseGraphPipeline(DiffusionPipeline):
             num_poses_per_prompt: poses drawn for each prompt.
             guidance_scale: classifier-free guidance weight ``w`` in ``uncond + w * (cond - uncond)``;
                 ``<= 1`` turns guidance off (one conditional pass per step).
+            guidance_interval: ``(low, high)``: guide only the steps whose training timestep ``t`` has
+                ``low <= t <= high``; the others take one conditional pass. ``None`` guides every step;
+                ``"auto"``: :data:`DEFAULT_GUIDANCE_INTERVAL` for poses drawn from noise, every step for edits
+                (``init_keypoints``), whose few steps all change the given pose towards the prompt.
             negative_prompt: replaces the unconditional prompt under guidance; one string or one per prompt.
             num_inference_steps: denoising steps: a count the scheduler turns into that many distinct training
                 timesteps (at most the model's ``num_train_timesteps``; see :mod:`posegraph.pipelines.limits`).
@@ -263,6 +272,7 @@ class PoseGraphPipeline(DiffusionPipeline):
         height, width = check_canvas_size(canvas_size)
         if not isinstance(guidance_scale, numbers.Real) or not math.isfinite(guidance_scale):
             raise TypeError(f"guidance_scale must be a finite number, got {guidance_scale!r}")
+        _check_interval(guidance_interval)
         guided = guidance_scale > 1
         if negative_prompt is not None and not guided:
             logger.warning("negative_prompt has no effect with guidance_scale <= 1")
@@ -277,6 +287,8 @@ class PoseGraphPipeline(DiffusionPipeline):
         if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
             check_seed_range(int(generator), num_poses)
         control = self._check_control(keypoints, keep, init_keypoints, strength, len(prompts), size, height, width)
+        if guidance_interval == "auto":
+            guidance_interval = None if control["init"] is not None else DEFAULT_GUIDANCE_INTERVAL
 
         pose_prompts = [p for p in prompts for _ in range(num_poses_per_prompt)]
         pose_negatives = _repeat(negatives, num_poses_per_prompt)
@@ -304,7 +316,8 @@ class PoseGraphPipeline(DiffusionPipeline):
                                for key in ("init", "known"))
                 keep_rows = None if control["keep"] is None else flip(control["keep"].expand(len(chunk), -1))
                 sample = self._denoise(scheduler, num_inference_steps, generators, embeddings.to(device, dtype)[rows],
-                                       mask.to(device)[rows], guidance_scale if guided else None, progress, init=init,
+                                       mask.to(device)[rows], guidance_scale if guided else None, guidance_interval,
+                                       progress, init=init,
                                        strength=strength, known=known, keep=keep_rows, resample=resample)
                 sample = flip(sample)
                 chunk_heatmaps, chunk_keypoints, chunk_confidence = self._decode(sample)
@@ -322,8 +335,8 @@ class PoseGraphPipeline(DiffusionPipeline):
                   pose_prompts, seeds)
         return PoseGraphPipelineOutput(*output) if return_dict else output
 
-    def _denoise(self, scheduler, num_inference_steps, generators, text, text_mask, guidance_scale, progress,
-                 init=None, strength=1.0, known=None, keep=None, resample=1):
+    def _denoise(self, scheduler, num_inference_steps, generators, text, text_mask, guidance_scale,
+                 guidance_interval, progress, init=None, strength=1.0, known=None, keep=None, resample=1):
         """Run the scheduler loop for one chunk of poses.
 
         Args:
@@ -331,6 +344,7 @@ class PoseGraphPipeline(DiffusionPipeline):
             text, text_mask: ``(2 * chunk, L, D)`` / ``(2 * chunk, L)`` unconditional rows then conditional
                 rows under guidance, else ``(chunk, L, D)`` / ``(chunk, L)``.
             guidance_scale: the guidance weight, or ``None`` for one conditional pass.
+            guidance_interval: ``(low, high)``, the timesteps that are guided, or ``None`` (all of them).
             init: ``(chunk, K, S, S)`` clean samples to edit (model range), or ``None``.
             strength: the fraction of the schedule run from ``init`` (1: from pure noise).
             known: ``(chunk, K, S, S)`` clean samples holding the kept channels (model range), or ``None``.
@@ -365,8 +379,10 @@ class PoseGraphPipeline(DiffusionPipeline):
                 if keep is not None:  # the kept channels, noised to this step's timestep
                     sample = torch.where(keep, scheduler.add_noise(known, noise, t.expand(len(known))), sample)
                 saved = copy.deepcopy(scheduler.__dict__) if repeat < repeats - 1 else None
+                scale = guidance_scale if guidance_interval is None or \
+                    guidance_interval[0] <= t <= guidance_interval[1] else None
                 prediction, estimate = self._predict(scheduler, scheduler.scale_model_input(sample, t), t, text,
-                                                     text_mask, guidance_scale, estimate)
+                                                     text_mask, scale, estimate)
                 stepped = scheduler.step(prediction, t, sample, **extra).prev_sample
                 if saved is None:
                     sample = stepped
@@ -385,10 +401,17 @@ class PoseGraphPipeline(DiffusionPipeline):
         estimate from the step before (``None`` at the first step), unconditional and conditional rows apart
         under guidance, as it was trained.
 
+        ``text`` and ``text_mask`` hold the unconditional rows before the conditional ones whenever the request
+        is guided; a step outside the guidance interval (``guidance_scale`` ``None``) reads the conditional ones.
+
         Returns:
             ``(prediction, estimate)``: the prediction ``(chunk, K, S, S)`` and, for a self-conditioned unet,
             this step's estimates of every row ``((2 x) chunk, K, S, S)`` for the next step (else ``None``).
         """
+        rows = 2 * len(sample) if guidance_scale is not None else len(sample)
+        text, text_mask = text[-rows:], text_mask[-rows:]
+        if estimate is not None and len(estimate) != rows:  # guidance turned on or off since the last step
+            estimate = torch.cat([estimate] * 2) if rows > len(estimate) else estimate[-rows:]
         model_input = torch.cat([sample] * 2) if guidance_scale is not None else sample
         model_input = model_input.to(self.unet.dtype).contiguous(memory_format=self._memory_format)
         self_conditioned = getattr(self.unet.config, "self_condition", False)
@@ -643,6 +666,17 @@ def _negatives(negative_prompt, num_prompts: int) -> list[str]:
     if len(negatives) != num_prompts:
         raise ValueError(f"negative_prompt has {len(negatives)} entries for {num_prompts} prompts; give one or one each")
     return negatives
+
+
+def _check_interval(interval) -> None:
+    """``None``, ``"auto"`` or two integers ``low <= high``, both at least 0; else a ValueError naming the argument."""
+    if interval is None or (isinstance(interval, str) and interval == "auto"):
+        return
+    valid = isinstance(interval, (tuple, list)) and len(interval) == 2 and all(
+        isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0 for value in interval)
+    if not valid or interval[0] > interval[1]:
+        raise ValueError("guidance_interval must be None, 'auto' or two timesteps (low, high) with "
+                         f"0 <= low <= high, got {interval!r}")
 
 
 def _check_positive(**values: int) -> None:
