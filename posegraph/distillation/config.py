@@ -64,14 +64,7 @@ class DistillConfig(JsonConfig):
     keep_last: int = 2
     log_every: int = 10
 
-    what, file_name = "distillation config", "distill_config.json"
-
-    @classmethod
-    def from_preset(cls, name: str = "default", **overrides) -> "DistillConfig":
-        """The named preset (:data:`DISTILL_PRESETS`) with ``overrides`` (field names; ``teacher`` among them)."""
-        if name not in DISTILL_PRESETS:
-            raise ValueError(f"unknown distillation preset {name!r}; choose one of {', '.join(DISTILL_PRESETS)}")
-        return cls(**{**DISTILL_PRESETS[name], **overrides})
+    what, file_name, default_preset = "distillation config", "distill_config.json", "default"
 
     def validate(self) -> None:
         need = self.need
@@ -95,6 +88,8 @@ DISTILL_PRESETS: dict[str, dict] = {
     "tiny": dict(steps=2, original_inference_steps=10, max_steps=4, batch_size=4, warmup_steps=1, checkpoint_every=2,
                  keep_last=2, log_every=1),
 }
+
+DistillConfig.presets = DISTILL_PRESETS
 
 #: Fields that say how a run is watched, not what it computes: they may differ when continuing.
 RUN_CONTROL_FIELDS = frozenset({"checkpoint_every", "keep_last", "log_every"})

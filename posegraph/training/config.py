@@ -40,9 +40,20 @@ class JsonConfig:
 
     #: What it is called in messages, and the file a checkpoint stores it in.
     what, file_name = "config", "config.json"
+    #: The named presets (field values on top of the defaults) and the one :meth:`from_preset` takes by default.
+    presets: dict[str, dict] = {}
+    default_preset = ""
 
     def __post_init__(self):
         self.validate()
+
+    @classmethod
+    def from_preset(cls, name: str | None = None, **overrides):
+        """The named preset (default :attr:`default_preset`) with ``overrides`` (field names) applied."""
+        name = cls.default_preset if name is None else name
+        if name not in cls.presets:
+            raise ValueError(f"unknown {cls.what} preset {name!r}; choose one of {', '.join(cls.presets)}")
+        return cls(**{**cls.presets[name], **overrides})
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the flag for any out-of-range value."""
@@ -192,14 +203,7 @@ class TrainConfig(JsonConfig):
     sample_steps: int = 10
     sample_guidance: float = DEFAULT_GUIDANCE_SCALE
 
-    what, file_name = "training config", "train_config.json"
-
-    @classmethod
-    def from_preset(cls, name: str = "cpu", **overrides) -> "TrainConfig":
-        """The named preset (:data:`PRESETS`) with ``overrides`` (field names) applied."""
-        if name not in PRESETS:
-            raise ValueError(f"unknown training preset {name!r}; choose one of {', '.join(PRESETS)}")
-        return cls(**{**PRESETS[name], **overrides})
+    what, file_name, default_preset = "training config", "train_config.json", "cpu"
 
     def validate(self) -> None:
         need = self.need
@@ -247,6 +251,8 @@ PRESETS: dict[str, dict] = {
                   beta_schedule="linear", checkpoint_every=5000, log_every=50, sample_every=5000,
                   sample_steps=20),
 }
+
+TrainConfig.presets = PRESETS
 
 #: Fields that say how a run is watched or how fast it runs, not what it computes: they may differ when resuming.
 RUN_CONTROL_FIELDS = frozenset(
