@@ -90,23 +90,33 @@ def train_worker(options: dict) -> dict:
 
 
 def evaluate_checkpoint(checkpoint: Path, per_action: int, side_samples: int) -> dict:
-    """The quality figures of one checkpoint (see the module docstring)."""
+    """The quality figures of one checkpoint (see the module docstring), sampled as the demo samples."""
+    from posegraph.pipelines import PoseGraphPipeline
+
+    pipeline = PoseGraphPipeline.from_pretrained(checkpoint)
+    pipeline.set_progress_bar_config(disable=True)
+    return evaluate_pipeline(pipeline, per_action, side_samples, guidance_scale=GUIDANCE, num_inference_steps=STEPS,
+                             scheduler="dpm-solver++")
+
+
+def evaluate_pipeline(pipeline, per_action: int, side_samples: int, **sampler) -> dict:
+    """The quality figures of ``pipeline``'s poses (see the module docstring), and the diversity of its template
+    poses (:func:`posegraph.evaluation.diversity`, in torso lengths), the poses drawn from seed 0 on with the
+    pipeline's ``sampler`` arguments (``scheduler``, ``num_inference_steps``, ``guidance_scale``)."""
     import numpy as np
 
     from posegraph.data.checker import check_action
     from posegraph.data.synthetic import ACTIONS
     from posegraph.demo import held_out_prompts
+    from posegraph.evaluation import diversity
     from posegraph.evaluation.freeform import load_freeform_prompts
     from posegraph.evaluation.integrity import limb_integrity, side_shares
-    from posegraph.pipelines import PoseGraphPipeline
 
-    pipeline = PoseGraphPipeline.from_pretrained(checkpoint)
-    pipeline.set_progress_bar_config(disable=True)
     size = pipeline.unet.config.sample_size
 
     def poses(prompts):
-        return pipeline(prompts, guidance_scale=GUIDANCE, num_inference_steps=STEPS, scheduler="dpm-solver++",
-                        generator=0, canvas_size=size, batch_size=256, return_heatmaps=False).keypoints.numpy()
+        return pipeline(prompts, generator=0, canvas_size=size, batch_size=256, return_heatmaps=False,
+                        **sampler).keypoints.numpy()
 
     prompts, actions = held_out_prompts(per_action)
     template = poses(prompts)
@@ -125,6 +135,7 @@ def evaluate_checkpoint(checkpoint: Path, per_action: int, side_samples: int) ->
     return {
         "template_accuracy": float(passed.mean()), "per_action": per, "weakest_action": min(per, key=per.get),
         "template_integrity": float(limb_integrity(template[full_body]).mean()), **free_form, "sides": sides,
+        "template_diversity": float(diversity(template).value),
     }
 
 

@@ -53,6 +53,10 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "evaluation": ("evaluation_bench.py", [], ["--captions", "50", "--poses", "500", "--evaluator-pairs", "500",
                                               "--evaluator-epochs", "1", "--repeats", "1"]),
     "app": ("app_bench.py", [], ["--preset", "tiny", "--poses", "2", "--steps", "2", "--repeats", "1"]),
+    "distill": ("distill_bench.py", ["--teacher", "runs/demo", "--student", "runs/demo-lcm"],
+                ["--tiny", "runs/distill-quick", "--teacher-steps", "2", "--student-steps", "1", "2", "--per-action",
+                 "1", "--side-samples", "2", "--modes", "2", "--batch", "4", "--repeats", "1", "--plot",
+                 "runs/distill-quick/plot.png"]),
 }
 #: the benchmarks that time a trained model when given --checkpoint
 CHECKPOINT_BENCHMARKS = ("sampling", "app")

@@ -53,7 +53,8 @@ from tqdm.auto import tqdm
 from posegraph.compose import compose_people
 from posegraph.io import read_coco_keypoints, read_openpose_json, write_coco_keypoints, write_openpose_json
 from posegraph.outputs import SAMPLE_FILE, OutputDirError, StagedOutputDir
-from posegraph.pipelines import DEFAULT_GUIDANCE_INTERVAL, DEFAULT_GUIDANCE_SCALE, SCHEDULERS, PoseGraphPipeline
+from posegraph.pipelines import (DEFAULT_GUIDANCE_INTERVAL, DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS, SCHEDULERS,
+                                 PoseGraphPipeline)
 from posegraph.pipelines.control import check_strength, keep_mask
 from posegraph.pipelines.limits import POSE_BYTES, available_memory_bytes, check_request_memory, format_bytes
 from posegraph.render import draw_openpose, draw_pose_grid, save_png
@@ -70,6 +71,8 @@ DEFAULT_CANVAS = (512, 512)
 IMAGE_BYTES_PER_PIXEL = 33
 #: The largest ``--seed``: pose ``i`` uses ``SEED + i``, and torch seeds are 64-bit.
 MAX_SEED = 2**63 - 1
+#: The sampler without ``--scheduler``, except for a distilled checkpoint (its own LCM scheduler).
+DEFAULT_SCHEDULER = "dpm-solver++"
 
 
 def _integer(text: str) -> int:
@@ -148,11 +151,15 @@ def _parser() -> argparse.ArgumentParser:
                          help="the prompt of one person of a scene on one canvas (repeat for several people)")
     parser.add_argument("--num-samples", type=_positive_int, default=4, help="poses per prompt (with --person: scenes)")
     parser.add_argument("--seed", type=_seed, default=0, help="pose i uses seed SEED + i (0 to 2**63 - 1)")
-    parser.add_argument("--steps", type=_positive_int, default=20,
-                        help="denoising steps (at most the model's training timesteps, usually 1000)")
-    parser.add_argument("--scheduler", choices=list(SCHEDULERS), default="dpm-solver++")
-    parser.add_argument("--guidance-scale", type=_finite_float, default=DEFAULT_GUIDANCE_SCALE,
-                        help="classifier-free guidance; <= 1 turns it off")
+    parser.add_argument("--steps", type=_positive_int, default=None,
+                        help=f"denoising steps (at most the model's training timesteps, usually 1000; default "
+                             f"{DEFAULT_INFERENCE_STEPS}, or the steps a distilled checkpoint was distilled for)")
+    parser.add_argument("--scheduler", choices=list(SCHEDULERS), default=None,
+                        help=f"default {DEFAULT_SCHEDULER}; a distilled checkpoint samples with its own LCM scheduler "
+                             "and takes none of these")
+    parser.add_argument("--guidance-scale", type=_finite_float, default=None,
+                        help=f"classifier-free guidance; <= 1 turns it off (default {DEFAULT_GUIDANCE_SCALE:g}; off, "
+                             "and folded into the unet, for a distilled checkpoint)")
     parser.add_argument("--guidance-interval", type=int, nargs=2, metavar=("LOW", "HIGH"),
                         help="guide only the steps at training timesteps LOW..HIGH (0 1000: every step; default: "
                              f"{DEFAULT_GUIDANCE_INTERVAL[0]} {DEFAULT_GUIDANCE_INTERVAL[1]}, every step for edits)")
@@ -383,7 +390,9 @@ def _report(args: argparse.Namespace, prompts: list[str], count: int) -> None:
 
 #: The pipeline's and compose_people's argument names in their messages -> the flags that set them.
 _API_NAMES = {"num_inference_steps=": "--steps ", "generator=": "--seed ", "return_heatmaps=True": "heatmaps",
-              "boxes[": "--box[", "boxes:": "--box:"}
+              "boxes[": "--box[", "boxes:": "--box:", "guidance_scale:": "--guidance-scale:",
+              "leave guidance_scale out": "leave --guidance-scale out", "scheduler=": "--scheduler ",
+              "leave scheduler out": "leave --scheduler out"}
 
 
 def _flags(message: str) -> str:
@@ -402,16 +411,20 @@ def _load(parser: argparse.ArgumentParser, args: argparse.Namespace, device: str
     return pipeline
 
 
-def _interval(args):
-    """The pipeline's ``guidance_interval``: the one given, else ``"auto"``."""
-    return tuple(args.guidance_interval) if args.guidance_interval else "auto"
+def _sampler(args: argparse.Namespace, pipeline: PoseGraphPipeline) -> dict:
+    """``--scheduler``, ``--steps`` and ``--guidance-scale`` as the pipeline takes them: those not given are the
+    checkpoint's own (a distilled checkpoint's LCM scheduler, steps and no guidance; else DPM-Solver++)."""
+    scheduler = args.scheduler or (None if pipeline.config.distilled_steps else DEFAULT_SCHEDULER)
+    interval = tuple(args.guidance_interval) if args.guidance_interval else "auto"
+    return {"scheduler": scheduler, "num_inference_steps": args.steps, "guidance_scale": args.guidance_scale,
+            "guidance_interval": interval}
 
 
 def _sample(parser, args, pipeline, prompts: list[str], control: dict, canvas: tuple[int, int]):
     try:
-        return pipeline(prompts, num_poses_per_prompt=args.num_samples, guidance_scale=args.guidance_scale,
-                        guidance_interval=_interval(args), num_inference_steps=args.steps, scheduler=args.scheduler,
-                        generator=args.seed, canvas_size=canvas, batch_size=args.batch_size, return_heatmaps=False,
+        return pipeline(prompts, num_poses_per_prompt=args.num_samples, generator=args.seed,
+                        **_sampler(args, pipeline),
+                        canvas_size=canvas, batch_size=args.batch_size, return_heatmaps=False,
                         resample=args.resample, **control)
     except ValueError as error:  # the limits and the given pose, checked before any sampling
         message = _flags(str(error))
@@ -467,9 +480,7 @@ def _scene_records(parser, args, pipeline, prompts, canvas, folder: Path, scenes
     for index in tqdm(range(args.num_samples), desc="scenes"):
         try:
             scene = compose_people(pipeline, prompts, args.box, canvas_size=canvas, allow_overlap=args.allow_overlap,
-                                   generator=args.seed + index * len(prompts), guidance_scale=args.guidance_scale,
-                                   guidance_interval=_interval(args), num_inference_steps=args.steps,
-                                   scheduler=args.scheduler)
+                                   generator=args.seed + index * len(prompts), **_sampler(args, pipeline))
         except ValueError as error:  # the boxes and the limits, checked before any sampling
             parser.error(_flags(str(error)))
         save_png(scene.draw(), folder / f"scene_{index:04d}.png")

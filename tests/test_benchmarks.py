@@ -169,3 +169,24 @@ def test_the_quality_benchmark_scores_the_free_form_test_and_dev_sets_alike(benc
     assert head.count("|") == rule.count("|") == new_row.count("|") == old_row.count("|")
     assert "| 25.0 % | 50.0 % | 0.0 / 0.0 / 75.0 % |" in new_row
     assert "| 25.0 % | – | 0.0 / 0.0 / – % |" in old_row
+
+
+# --- benchmarks/distill_bench.py -----------------------------------------------------------------------
+
+
+def test_the_distillation_benchmark_measures_every_row_holds_students_to_the_goals_and_draws_the_plot(bench, tmp_path):
+    distill = importlib.import_module("distill_bench")
+    plot = tmp_path / "plot.png"
+    section = distill.main(["--tiny", str(tmp_path / "runs"), "--teacher-steps", "2", "--student-steps", "1", "2",
+                            "--per-action", "1", "--side-samples", "2", "--modes", "2", "--batch", "4", "--repeats",
+                            "1", "--plot", str(plot)])
+    rows = [line.split(" | ")[:4] for line in section.splitlines() if line.startswith(("| teacher", "| student"))]
+    # the teacher's 2 steps (timesteps 999, 499): guided at the first alone, inside the guidance interval
+    assert rows == [["| teacher", "DPM-Solver++, guidance 5", "2", "3"], ["| student", "LCM", "1", "1"],
+                    ["| student", "LCM", "2", "2"], ["| student", "LCM, bf16 autocast", "1", "1"],
+                    ["| student", "LCM, bf16 autocast", "2", "2"]]
+    verdicts = re.findall(r"^- student, (\d) step\(s\)(, bf16)?: [\d,.]+ poses/s .*: goal (?:not )?met$", section,
+                          flags=re.MULTILINE)
+    assert verdicts == [("1", ""), ("2", ""), ("1", ", bf16"), ("2", ", bf16")]
+    assert "Against the teacher at 2 guided steps" in section
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,7 +1,8 @@
 """Sampling pipelines: prompts -> keypoints + heatmaps."""
 from posegraph.pipelines.checkpoints import (CorruptCheckpointError, is_upstream_release, latest_checkpoint,
                                              resolve_pipeline_dir)
-from posegraph.pipelines.pose_graph_pipeline import (DEFAULT_GUIDANCE_INTERVAL, DEFAULT_GUIDANCE_SCALE, PoseGraphPipeline,
+from posegraph.pipelines.pose_graph_pipeline import (DEFAULT_GUIDANCE_INTERVAL, DEFAULT_GUIDANCE_SCALE,
+                                                     DEFAULT_INFERENCE_STEPS, PoseGraphPipeline,
                                                      PoseGraphPipelineOutput)
 from posegraph.pipelines.schedulers import SCHEDULERS, make_scheduler
 
@@ -10,6 +11,7 @@ __all__ = [
     "PoseGraphPipelineOutput",
     "DEFAULT_GUIDANCE_INTERVAL",
     "DEFAULT_GUIDANCE_SCALE",
+    "DEFAULT_INFERENCE_STEPS",
     "SCHEDULERS",
     "make_scheduler",
     "resolve_pipeline_dir",

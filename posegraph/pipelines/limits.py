@@ -4,7 +4,8 @@ Each check raises ``ValueError`` with one line that names the value, says why it
 what to ask for instead:
 
 * :func:`check_inference_steps`: the scheduler's timesteps for ``num_inference_steps`` must be that many
-  distinct, decreasing, non-negative training timesteps. More steps than the model's training timesteps
+  distinct, decreasing, non-negative training timesteps (a distilled checkpoint's ``LCMScheduler`` takes at
+  most its ``original_inference_steps``). More steps than the model's training timesteps
   repeat timesteps (DPM-Solver++ and UniPC then take degenerate steps) or are refused by diffusers (DDPM,
   DDIM); with ``"trailing"`` timestep spacing a few counts (61, 103, ... for 1,000 training timesteps) get
   an extra timestep ``-1`` from a rounding quirk of diffusers.
@@ -29,7 +30,7 @@ POSE_BYTES = 400
 #: Schedulers whose ``set_timesteps(n)`` must give ``n`` distinct decreasing timesteps (the classes of the
 #: sampler names); others (PNDM repeats a timestep by design) are checked only for negative timesteps and errors.
 ONE_TIMESTEP_PER_STEP = frozenset({"DDPMScheduler", "DDIMScheduler", "DPMSolverMultistepScheduler",
-                                   "UniPCMultistepScheduler"})
+                                   "UniPCMultistepScheduler", "LCMScheduler"})
 
 #: The seeds ``torch.Generator.manual_seed`` takes.
 SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1

@@ -33,7 +33,8 @@ from posegraph.pipelines.schedulers import load_scheduler, make_scheduler, predi
 from posegraph.skeleton import Skeleton
 from posegraph.text import TextEncoder
 
-__all__ = ["PoseGraphPipeline", "PoseGraphPipelineOutput", "DEFAULT_GUIDANCE_SCALE", "DEFAULT_GUIDANCE_INTERVAL"]
+__all__ = ["PoseGraphPipeline", "PoseGraphPipelineOutput", "DEFAULT_GUIDANCE_SCALE", "DEFAULT_GUIDANCE_INTERVAL",
+           "DEFAULT_INFERENCE_STEPS"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ DEFAULT_GUIDANCE_SCALE = 5.0
 #: steps below ``low`` refine a pose already chosen, and guiding them pushes its joints past the data's
 #: range, where the weakest fade out (Kynkaenniemi et al. 2024 find guidance best kept to an interval, too).
 DEFAULT_GUIDANCE_INTERVAL = (600, 1000)
+#: Denoising steps wherever a caller does not choose them (a distilled checkpoint: the steps it was distilled for).
+DEFAULT_INFERENCE_STEPS = 20
 
 _SEED_RANGE = 2**62
 #: The random stream, beside a pose's noise, that draws whether it is mirrored (``canonical_side``).
@@ -99,6 +102,10 @@ class PoseGraphPipeline(DiffusionPipeline):
             draw of its seed), so both mirror images come out in equal shares; a given pose (``keypoints=``,
             ``init_keypoints=``) is mirrored into the canonical orientation before sampling and the result
             mirrored back.
+        distilled_steps: set when the unet is a consistency-distilled student (``python -m posegraph.distill``):
+            the step count it was distilled for. Its scheduler is then the stored ``LCMScheduler``, one unet
+            forward a step with the teacher's guidance folded in; a call that names no steps takes this many, and
+            asking it for guidance or a named scheduler is an error. ``None``: a diffusion unet.
 
     ``save_pretrained`` is diffusers' (``unet/`` as safetensors and config, ``scheduler/``, ``model_index.json``)
     plus the text encoder's reference and a ``COMPLETE`` marker: the layout of a training checkpoint.
@@ -120,13 +127,16 @@ class PoseGraphPipeline(DiffusionPipeline):
     _optional_components = ["text_encoder"]  # held by reference: diffusers' save_pretrained leaves it out
 
     def __init__(self, unet: GUNet | UpstreamGUNet, scheduler: SchedulerMixin, text_encoder: TextEncoder,
-                 heatmap_sigma: float = 2.0, canonical_side: bool = False):
+                 heatmap_sigma: float = 2.0, canonical_side: bool = False, distilled_steps: int | None = None):
         super().__init__()
         if isinstance(heatmap_sigma, bool) or not isinstance(heatmap_sigma, numbers.Real) or not heatmap_sigma > 0:
             raise ValueError(f"PoseGraphPipeline: heatmap_sigma must be a positive number, got {heatmap_sigma!r}")
+        if distilled_steps is not None:
+            _check_positive(distilled_steps=distilled_steps)
         self.register_modules(unet=unet, scheduler=scheduler, text_encoder=None)  # None: no saved text encoder
         self.text_encoder = text_encoder
-        self.register_to_config(heatmap_sigma=float(heatmap_sigma), canonical_side=bool(canonical_side))
+        self.register_to_config(heatmap_sigma=float(heatmap_sigma), canonical_side=bool(canonical_side),
+                                distilled_steps=distilled_steps)
         self._autocast_dtype: torch.dtype | None = None
         self._memory_format = torch.contiguous_format
 
@@ -179,10 +189,10 @@ class PoseGraphPipeline(DiffusionPipeline):
         self,
         prompt: str | list[str],
         num_poses_per_prompt: int = 1,
-        guidance_scale: float = DEFAULT_GUIDANCE_SCALE,
+        guidance_scale: float | None = None,
         guidance_interval: tuple[int, int] | str | None = "auto",
         negative_prompt: str | list[str] | None = None,
-        num_inference_steps: int = 20,
+        num_inference_steps: int | None = None,
         scheduler: str | SchedulerMixin | None = None,
         generator: torch.Generator | int | None = None,
         canvas_size: int | tuple[int, int] = 512,
@@ -221,7 +231,8 @@ class PoseGraphPipeline(DiffusionPipeline):
                 encoder's limit are truncated, with a warning.
             num_poses_per_prompt: poses drawn for each prompt.
             guidance_scale: classifier-free guidance weight ``w`` in ``uncond + w * (cond - uncond)``;
-                ``<= 1`` turns guidance off (one conditional pass per step).
+                ``<= 1`` turns guidance off (one conditional pass per step). ``None``: :data:`DEFAULT_GUIDANCE_SCALE`,
+                or off for a distilled checkpoint (``distilled_steps``), whose guidance is folded into its unet.
             guidance_interval: ``(low, high)``: guide only the steps whose training timestep ``t`` has
                 ``low <= t <= high``; the others take one conditional pass. ``None`` guides every step;
                 ``"auto"``: :data:`DEFAULT_GUIDANCE_INTERVAL` for poses drawn from noise, every step for edits
@@ -229,8 +240,10 @@ class PoseGraphPipeline(DiffusionPipeline):
             negative_prompt: replaces the unconditional prompt under guidance; one string or one per prompt.
             num_inference_steps: denoising steps: a count the scheduler turns into that many distinct training
                 timesteps (at most the model's ``num_train_timesteps``; see :mod:`posegraph.pipelines.limits`).
+                ``None``: :data:`DEFAULT_INFERENCE_STEPS`, or a distilled checkpoint's ``distilled_steps``.
             scheduler: ``"ddpm"``, ``"ddim"``, ``"dpm-solver++"``, ``"unipc"`` (built from the stored
-                training scheduler config), a diffusers scheduler object, or ``None`` for the stored one.
+                training scheduler config), a diffusers scheduler object, or ``None`` for the stored one (a
+                distilled checkpoint's ``LCMScheduler``; it takes no name).
             generator: an int seed (pose ``i`` then uses seed ``seed + i``), a ``torch.Generator`` that
                 draws the per-pose seeds, or ``None`` (torch's global RNG draws them).
             canvas_size: output canvas side, or ``(height, width)``; the square heatmap frame is scaled
@@ -267,6 +280,11 @@ class PoseGraphPipeline(DiffusionPipeline):
                 :mod:`posegraph.pipelines.limits`); each checked before any sampling.
         """
         prompts = _check_prompts(prompt, "prompt")
+        distilled = self.config.distilled_steps
+        if num_inference_steps is None:
+            num_inference_steps = distilled or DEFAULT_INFERENCE_STEPS
+        if guidance_scale is None:
+            guidance_scale = 1.0 if distilled else DEFAULT_GUIDANCE_SCALE
         _check_positive(num_poses_per_prompt=num_poses_per_prompt, num_inference_steps=num_inference_steps,
                         batch_size=batch_size, resample=resample)
         height, width = check_canvas_size(canvas_size)
@@ -274,6 +292,8 @@ class PoseGraphPipeline(DiffusionPipeline):
             raise TypeError(f"guidance_scale must be a finite number, got {guidance_scale!r}")
         _check_interval(guidance_interval)
         guided = guidance_scale > 1
+        if distilled:
+            _check_distilled(scheduler, guided)
         if negative_prompt is not None and not guided:
             logger.warning("negative_prompt has no effect with guidance_scale <= 1")
         negatives = _negatives(negative_prompt, len(prompts)) if guided else []
@@ -381,8 +401,8 @@ class PoseGraphPipeline(DiffusionPipeline):
                 saved = copy.deepcopy(scheduler.__dict__) if repeat < repeats - 1 else None
                 scale = guidance_scale if guidance_interval is None or \
                     guidance_interval[0] <= t <= guidance_interval[1] else None
-                prediction, estimate = self._predict(scheduler, scheduler.scale_model_input(sample, t), t, text,
-                                                     text_mask, scale, estimate)
+                prediction, estimate = self.predict(scheduler, scheduler.scale_model_input(sample, t), t, text,
+                                                    text_mask, scale, estimate)
                 stepped = scheduler.step(prediction, t, sample, **extra).prev_sample
                 if saved is None:
                     sample = stepped
@@ -394,15 +414,19 @@ class PoseGraphPipeline(DiffusionPipeline):
             progress.update()
         return torch.where(keep, known, sample) if keep is not None else sample
 
-    def _predict(self, scheduler, sample, t, text, text_mask, guidance_scale, estimate=None):
-        """The unet's (guided) prediction for the (scaled) ``sample`` at timestep ``t``, float32.
+    def predict(self, scheduler, sample, t, text, text_mask, guidance_scale, estimate=None):
+        """The unet's (guided) prediction for the (scaled) ``sample`` ``(chunk, K, S, S)`` at timestep ``t``, float32:
+        what each denoising step asks of the unet, and what distillation asks of its teacher.
+
+        ``t`` is one timestep (a scalar tensor) or one per sample ``(chunk,)``. ``text``, ``text_mask``:
+        ``(2 * chunk, L, D)`` / ``(2 * chunk, L)``, unconditional rows first, when the request is guided, else
+        ``(chunk, L, D)`` / ``(chunk, L)``; a step taken without guidance (``guidance_scale`` ``None``: an
+        unguided request, or a step outside the guidance interval) reads the conditional rows. ``guidance_scale``
+        is a number or one per sample ``(chunk, 1, 1, 1)``.
 
         A self-conditioned unet (``GUNet.self_condition``) also reads ``estimate``, each row's clean-sample
         estimate from the step before (``None`` at the first step), unconditional and conditional rows apart
         under guidance, as it was trained.
-
-        ``text`` and ``text_mask`` hold the unconditional rows before the conditional ones whenever the request
-        is guided; a step outside the guidance interval (``guidance_scale`` ``None``) reads the conditional ones.
 
         Returns:
             ``(prediction, estimate)``: the prediction ``(chunk, K, S, S)`` and, for a self-conditioned unet,
@@ -416,7 +440,7 @@ class PoseGraphPipeline(DiffusionPipeline):
         model_input = model_input.to(self.unet.dtype).contiguous(memory_format=self._memory_format)
         self_conditioned = getattr(self.unet.config, "self_condition", False)
         extra = {"self_cond": estimate} if self_conditioned and estimate is not None else {}
-        timesteps = t.expand(len(model_input))
+        timesteps = t.expand(len(sample)).repeat(len(model_input) // len(sample))
         with torch.autocast(text.device.type, dtype=self._autocast_dtype, enabled=self._autocast_dtype is not None):
             prediction = self.unet(model_input, timesteps, encoder_hidden_states=text, encoder_attention_mask=text_mask,
                                    **extra).sample.float()
@@ -574,7 +598,8 @@ class PoseGraphPipeline(DiffusionPipeline):
             )
         pipeline = cls(unet=unet, scheduler=scheduler, text_encoder=text_encoder,
                        heatmap_sigma=_stored(directory, "heatmap_sigma", "sigma", 2.0),
-                       canonical_side=_stored(directory, "canonical_side", "canonical_side", False))
+                       canonical_side=_stored(directory, "canonical_side", "canonical_side", False),
+                       distilled_steps=_stored(directory, "distilled_steps", "steps", None, "distill_config.json"))
         return pipeline.to(device) if device is not None else pipeline
 
 
@@ -601,11 +626,11 @@ def _load_unet(directory: Path, torch_dtype: torch.dtype | None) -> GUNet | Upst
     return unet
 
 
-def _stored(directory: Path, pipeline_key: str, train_key: str, default):
-    """A pipeline config value: ``model_index.json``'s ``pipeline_key`` (a saved pipeline), else
-    ``train_config.json``'s ``train_key`` (a training checkpoint), else ``default`` (what training did before
-    the key existed)."""
-    for name, key in (("model_index.json", pipeline_key), ("train_config.json", train_key)):
+def _stored(directory: Path, pipeline_key: str, train_key: str, default, train_file: str = "train_config.json"):
+    """A pipeline config value: ``model_index.json``'s ``pipeline_key`` (a saved pipeline), else ``train_file``'s
+    ``train_key`` (a training or distillation checkpoint), else ``default`` (what training did before the key
+    existed, or a checkpoint that is not distilled)."""
+    for name, key in (("model_index.json", pipeline_key), (train_file, train_key)):
         path = directory / name
         if path.is_file():
             try:
@@ -641,6 +666,17 @@ def _unet_mismatch(cls, directory: Path, error: Exception) -> str:
 def _first_items(problems: dict) -> str:
     return "; ".join(f"{key} {', '.join(map(str, value[:3]))}{' ...' if len(value) > 3 else ''}"
                      for key, value in problems.items() if value)
+
+
+def _check_distilled(scheduler, guided: bool) -> None:
+    """A distilled checkpoint samples with its own LCMScheduler, one forward a step, its guidance folded in."""
+    if guided:
+        raise ValueError("guidance_scale: this checkpoint is distilled with its teacher's guidance folded into the "
+                         "unet (one forward a step); leave guidance_scale out, or at most 1")
+    if isinstance(scheduler, str):
+        raise ValueError(f"scheduler={scheduler!r}: this checkpoint is a consistency-distilled student and samples "
+                         "with its own LCMScheduler; leave scheduler out (the named schedulers need a diffusion "
+                         "checkpoint, such as its teacher)")
 
 
 def _check_prompts(prompt, name: str) -> list[str]:

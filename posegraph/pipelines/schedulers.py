@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import diffusers
 import torch
-from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, UniPCMultistepScheduler
+from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, LCMScheduler, UniPCMultistepScheduler
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
-__all__ = ["SCHEDULERS", "make_scheduler", "load_scheduler", "predicted_clean"]
+__all__ = ["SCHEDULERS", "make_scheduler", "load_scheduler", "predicted_clean", "consistency_output"]
 
 #: name -> (scheduler class, keyword arguments that define the sampler beyond the stored config)
 SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict]] = {
@@ -86,3 +86,28 @@ def predicted_clean(scheduler: SchedulerMixin, output: torch.Tensor, sample: tor
     if kind == "v_prediction":
         return alpha.sqrt() * sample - (1 - alpha).sqrt() * output
     raise ValueError(f"predicted_clean: unknown prediction_type {kind!r}")
+
+
+def consistency_output(scheduler: LCMScheduler, output: torch.Tensor, sample: torch.Tensor,
+                       timesteps: torch.Tensor) -> torch.Tensor:
+    """The consistency function's value ``f(x_t, t)`` for a model output: what :class:`diffusers.LCMScheduler`'s
+    ``step`` returns as ``denoised``, for a timestep per sample.
+
+    ``f(x_t, t) = c_skip(t) x_t + c_out(t) x_0``, ``x_0`` the clean sample the output stands for
+    (:func:`predicted_clean`) and ``c_skip``, ``c_out`` the scheduler's own boundary-condition scalings
+    (``get_scalings_for_boundary_condition_discrete``: ``c_skip(0) = 1``, ``c_out(0) = 0``, so ``f(x_0, 0) = x_0``).
+
+    Args:
+        scheduler: an LCMScheduler without ``clip_sample`` and ``thresholding`` (which ``step`` would apply to
+            ``x_0`` first; distillation builds its scheduler without them).
+        output, sample: ``(batch, ...)`` the model's output and the noisy sample ``x_t`` it was given.
+        timesteps: ``(batch,)`` each sample's training timestep ``t``.
+
+    Returns:
+        ``(batch, ...)`` float tensor.
+    """
+    if scheduler.config.clip_sample or scheduler.config.thresholding:
+        raise ValueError("consistency_output: the LCMScheduler must have clip_sample and thresholding off")
+    c_skip, c_out = scheduler.get_scalings_for_boundary_condition_discrete(timesteps.to(sample.device).float())
+    shape = (-1, *[1] * (sample.dim() - 1))
+    return c_skip.reshape(shape) * sample + c_out.reshape(shape) * predicted_clean(scheduler, output, sample, timesteps)

@@ -48,7 +48,7 @@ def checkpoint_dir(run_dir: Path, step: int) -> Path:
 
 
 def write_checkpoint(run_dir: Path, step: int, *, unet, raw_unet, scheduler, text_encoder_config: dict,
-                     config: TrainConfig, training_state: dict[str, dict]) -> Path:
+                     config: TrainConfig, training_state: dict[str, dict], extra_configs: dict | None = None) -> Path:
     """Write one checkpoint atomically and return its directory.
 
     Args:
@@ -58,6 +58,8 @@ def write_checkpoint(run_dir: Path, step: int, *, unet, raw_unet, scheduler, tex
         scheduler: the training noise scheduler.
         text_encoder_config: ``TextEncoder.to_config()``.
         training_state: ``{name: nested state}`` for :func:`posegraph.training.state.save_state`.
+        extra_configs: ``{file name: JSON object}`` written beside ``train_config.json`` (a distilled student's
+            ``distill_config.json``).
     """
     final = checkpoint_dir(run_dir, step)
     temporary = final.with_name(f".tmp_{final.name}")
@@ -69,6 +71,8 @@ def write_checkpoint(run_dir: Path, step: int, *, unet, raw_unet, scheduler, tex
         scheduler.save_pretrained(temporary / "scheduler")
         (temporary / "text_encoder.json").write_text(json.dumps(text_encoder_config, indent=2) + "\n")
         config.save(temporary / "train_config.json")
+        for name, values in (extra_configs or {}).items():
+            (temporary / name).write_text(json.dumps(values, indent=2) + "\n")
         for name, state in training_state.items():
             save_state(state, temporary / "training_state", name)
         (temporary / COMPLETE_MARKER).touch()

@@ -16,8 +16,8 @@ from pathlib import Path
 from posegraph.data.captions import example_prompts
 from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE
 
-__all__ = ["TrainConfig", "PRESETS", "RUN_CONTROL_FIELDS", "RESCUE_FIELDS", "config_mismatches", "add_config_arguments",
-           "config_from_arguments"]
+__all__ = ["JsonConfig", "TrainConfig", "PRESETS", "RUN_CONTROL_FIELDS", "RESCUE_FIELDS", "config_mismatches", "add_config_arguments",
+           "config_from_arguments", "add_field_arguments", "given_fields"]
 
 #: Actions whose example prompts the sample grids draw by default.
 SAMPLE_GRID_ACTIONS = ("standing", "sitting", "squatting", "lying_down", "waving_right", "raise_both_arms",
@@ -34,8 +34,63 @@ OPTIMIZERS = {"adamw": "AdamW", "adafactor": "Adafactor"}
 BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2", "sigmoid")
 
 
+class JsonConfig:
+    """A dataclass config that checks itself when built (:meth:`validate`, naming the flag of a bad value) and
+    round-trips through JSON (:meth:`save`, :meth:`from_json`)."""
+
+    #: What it is called in messages, and the file a checkpoint stores it in.
+    what, file_name = "config", "config.json"
+    #: The named presets (field values on top of the defaults) and the one :meth:`from_preset` takes by default.
+    presets: dict[str, dict] = {}
+    default_preset = ""
+
+    def __post_init__(self):
+        self.validate()
+
+    @classmethod
+    def from_preset(cls, name: str | None = None, **overrides):
+        """The named preset (default :attr:`default_preset`) with ``overrides`` (field names) applied."""
+        name = cls.default_preset if name is None else name
+        if name not in cls.presets:
+            raise ValueError(f"unknown {cls.what} preset {name!r}; choose one of {', '.join(cls.presets)}")
+        return cls(**{**cls.presets[name], **overrides})
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the flag for any out-of-range value."""
+
+    def need(self, ok: bool, name: str, rule: str) -> None:
+        """Raise ``ValueError("--NAME: RULE, got VALUE")`` unless ``ok``."""
+        if not ok:
+            raise ValueError(f"--{name.replace('_', '-')}: {rule}, got {getattr(self, name)!r}")
+
+    def need_integers(self, names, minimum: int) -> None:
+        """:meth:`need` each field of ``names`` to be an integer of at least ``minimum`` (1 or 0)."""
+        rule = "must be a positive integer" if minimum == 1 else f"must be an integer >= {minimum}"
+        for name in names:
+            self.need(isinstance(getattr(self, name), int) and getattr(self, name) >= minimum, name, rule)
+
+    @classmethod
+    def from_json(cls, path: str | Path):
+        """Read a config written by :meth:`save` (unknown keys are an error naming the file)."""
+        path = Path(path)
+        try:
+            values = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path}: cannot read a {cls.what} ({error})") from error
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"{path}: unknown {cls.what} keys {unknown}; is it a posegraph {cls.file_name}?")
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
 @dataclass
-class TrainConfig:
+class TrainConfig(JsonConfig):
     """Everything that defines a training run (where it writes is not part of it: see ``--out``).
 
     Model and text:
@@ -148,46 +203,13 @@ class TrainConfig:
     sample_steps: int = 10
     sample_guidance: float = DEFAULT_GUIDANCE_SCALE
 
-    def __post_init__(self):
-        self.validate()
-
-    @classmethod
-    def from_preset(cls, name: str = "cpu", **overrides) -> "TrainConfig":
-        """The named preset (:data:`PRESETS`) with ``overrides`` (field names) applied."""
-        if name not in PRESETS:
-            raise ValueError(f"unknown training preset {name!r}; choose one of {', '.join(PRESETS)}")
-        return cls(**{**PRESETS[name], **overrides})
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> "TrainConfig":
-        """Read a config written by :meth:`save` (unknown keys are an error naming the file)."""
-        path = Path(path)
-        try:
-            values = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise ValueError(f"{path}: cannot read a training config ({error})") from error
-        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"{path}: unknown training config keys {unknown}; is it a posegraph train_config.json?")
-        return cls(**values)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+    what, file_name, default_preset = "training config", "train_config.json", "cpu"
 
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the flag for any out-of-range value."""
-        def need(ok: bool, name: str, rule: str):
-            if not ok:
-                raise ValueError(f"--{name.replace('_', '-')}: {rule}, got {getattr(self, name)!r}")
-
-        for name in ("synthetic_size", "max_steps", "batch_size", "num_train_timesteps", "keep_last",
-                     "checkpoint_every", "log_every", "sample_steps"):
-            need(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "must be a positive integer")
-        for name in ("warmup_steps", "sample_every", "seed"):
-            need(isinstance(getattr(self, name), int) and getattr(self, name) >= 0, name, "must be an integer >= 0")
+        need = self.need
+        self.need_integers(("synthetic_size", "max_steps", "batch_size", "num_train_timesteps", "keep_last",
+                            "checkpoint_every", "log_every", "sample_steps"), 1)
+        self.need_integers(("warmup_steps", "sample_every", "seed"), 0)
         need(self.optimizer in OPTIMIZERS, "optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
         need(self.lr > 0, "lr", "must be positive")
         need(self.weight_decay >= 0, "weight_decay", "must be >= 0")
@@ -230,6 +252,8 @@ PRESETS: dict[str, dict] = {
                   sample_steps=20),
 }
 
+TrainConfig.presets = PRESETS
+
 #: Fields that say how a run is watched or how fast it runs, not what it computes: they may differ when resuming.
 RUN_CONTROL_FIELDS = frozenset(
     {"checkpoint_every", "keep_last", "log_every", "sample_every", "sample_prompts", "sample_steps", "sample_guidance",
@@ -242,14 +266,15 @@ RUN_CONTROL_FIELDS = frozenset(
 RESCUE_FIELDS = frozenset({"lr", "warmup_steps", "max_grad_norm"})
 
 
-def config_mismatches(stored: TrainConfig, asked: TrainConfig) -> dict[str, tuple]:
-    """Fields (outside :data:`RUN_CONTROL_FIELDS` and :data:`RESCUE_FIELDS`) whose values differ:
-    ``{name: (stored, asked)}``."""
+def config_mismatches(stored: JsonConfig, asked: JsonConfig,
+                      free: frozenset = RUN_CONTROL_FIELDS | RESCUE_FIELDS) -> dict[str, tuple]:
+    """Fields (outside ``free``: by default :data:`RUN_CONTROL_FIELDS` and :data:`RESCUE_FIELDS`) whose values
+    differ: ``{name: (stored, asked)}``."""
     stored_values, asked_values = stored.to_dict(), asked.to_dict()
     return {
         name: (stored_values[name], asked_values[name])
         for name in stored_values
-        if name not in RUN_CONTROL_FIELDS | RESCUE_FIELDS and stored_values[name] != asked_values[name]
+        if name not in free and stored_values[name] != asked_values[name]
     }
 
 
@@ -276,28 +301,39 @@ def _json_object(text: str) -> dict:
     return value
 
 
+def add_field_arguments(group, config_class, defaults: dict, label: str, skip: frozenset = frozenset()) -> None:
+    """One ``--field-name`` flag per field of the dataclass ``config_class`` (but ``skip``), typed by its hint, its
+    help ``"LABEL: value"`` from ``defaults`` (``{name: value}``; a field not in it is required); unset flags stay
+    out of the namespace."""
+    hints = typing.get_type_hints(config_class)
+    for f in dataclasses.fields(config_class):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        text = f"{label}: {defaults[f.name]!r}" if f.name in defaults else "required"
+        if hints[f.name] is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text)
+            continue
+        kind, nargs = _parser_type(hints[f.name])
+        group.add_argument(flag, type=kind, nargs=nargs, default=argparse.SUPPRESS, metavar=f.name.upper(), help=text)
+
+
+def given_fields(args: argparse.Namespace, config_class) -> dict:
+    """The fields of the dataclass ``config_class`` whose flags were given (see :func:`add_field_arguments`)."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class) if hasattr(args, f.name)}
+
+
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One ``--field-name`` flag per :class:`TrainConfig` field; unset flags stay out of the namespace."""
     group = parser.add_argument_group("training config (defaults: the --preset, or the resumed checkpoint's)")
-    hints, defaults = typing.get_type_hints(TrainConfig), TrainConfig.from_preset("cpu")
-    for f in dataclasses.fields(TrainConfig):
-        flag = "--" + f.name.replace("_", "-")
-        if f.name == "preset":
-            group.add_argument(flag, choices=list(PRESETS), default=argparse.SUPPRESS,
-                               help="training preset, also the GUNet preset (default: cpu)")
-            continue
-        if hints[f.name] is bool:
-            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                               help=f"cpu preset: {getattr(defaults, f.name)!r}")
-            continue
-        kind, nargs = _parser_type(hints[f.name])
-        group.add_argument(flag, type=kind, nargs=nargs, default=argparse.SUPPRESS, metavar=f.name.upper(),
-                           help=f"cpu preset: {getattr(defaults, f.name)!r}")
+    group.add_argument("--preset", choices=list(PRESETS), default=argparse.SUPPRESS,
+                       help="training preset, also the GUNet preset (default: cpu)")
+    add_field_arguments(group, TrainConfig, TrainConfig.from_preset("cpu").to_dict(), "cpu preset", skip={"preset"})
 
 
 def config_from_arguments(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
     """``base`` (else the ``--preset``, default ``cpu``) with the flags that were given applied."""
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    given = given_fields(args, TrainConfig)
     if base is None:
         return TrainConfig.from_preset(given.pop("preset", "cpu"), **given)
     return dataclasses.replace(base, **given)

@@ -200,11 +200,17 @@ def _in_current_order(optimizer_state: dict, unet: GUNet) -> dict:
 class Trainer:
     """One training run's state: model, EMA, optimiser, schedules, data stream and RNGs.
 
-    Build it (fresh weights from ``config.seed``, or a ``checkpoint`` to resume: the model is built to its layout
-    before the optimiser and then :meth:`load` ed), then :meth:`run`.
+    Build it (fresh weights from ``config.seed``, the weights of a ``unet/`` folder ``init_from``, or a
+    ``checkpoint`` to resume: the model is built to its layout before the optimiser and then :meth:`load` ed), then
+    :meth:`run`. Subclasses change what a step computes (:meth:`losses`) and what a checkpoint stores
+    (:attr:`sampling_scheduler`, :attr:`extra_configs`).
     """
 
-    def __init__(self, config: TrainConfig, run_dir: Path, checkpoint: Path | None = None):
+    #: The progress bar's label.
+    label = "train"
+
+    def __init__(self, config: TrainConfig, run_dir: Path, checkpoint: Path | None = None,
+                 init_from: Path | None = None):
         self.config, self.run_dir = config, Path(run_dir)
         # A process may train several configs in turn (notebooks, ablation runners): forget the previous
         # run's mixed precision. The distributed set-up (PartialState) is kept.
@@ -218,8 +224,11 @@ class Trainer:
                                                         device=device)
         unet = GUNet.from_preset(config.preset, **{"cross_attention_dim": self.text_encoder.hidden_size,
                                                    **config.model})
-        if checkpoint is not None:  # graph blocks as the checkpoint has them (older ones: a residual layer)
-            unet.match_checkpoint_layout(_parameter_names(checkpoint / "unet_raw" / WEIGHTS_NAME))
+        weights = checkpoint / "unet_raw" if checkpoint is not None else init_from
+        if weights is not None:  # graph blocks as the weights have them (older ones: a residual layer)
+            unet.match_checkpoint_layout(_parameter_names(weights / WEIGHTS_NAME))
+        if checkpoint is None and init_from is not None:
+            unet.load_state_dict(load_file(init_from / WEIGHTS_NAME))
         # Samplers start from this config: "trailing" spacing makes their first step the last training timestep
         # (pure noise, as sampling starts), and DDPM/DDIM clip the clean prediction to the model's value range.
         low, high = unet.config.heatmap_shift, unet.config.heatmap_scale + unet.config.heatmap_shift
@@ -336,7 +345,7 @@ class Trainer:
             clean_partial_saves(self.run_dir)
             self.run_dir.mkdir(parents=True, exist_ok=True)
         logs = _LossLog(self.run_dir / "logs", config.num_train_timesteps) if self.is_main else None
-        progress = tqdm(total=config.max_steps, initial=self.step, desc="train", disable=not self.is_main,
+        progress = tqdm(total=config.max_steps, initial=self.step, desc=self.label, disable=not self.is_main,
                         dynamic_ncols=True)
         self.model.train()
         try:
@@ -376,8 +385,8 @@ class Trainer:
             state["grad_scaler"] = self.accelerator.scaler.state_dict()
         if self.is_main:
             write_checkpoint(self.run_dir, self.step, unet=self.ema_unet(), raw_unet=self.unet,
-                             scheduler=self.noise_scheduler, text_encoder_config=self.text_encoder.to_config(),
-                             config=self.config, training_state=state)
+                             scheduler=self.sampling_scheduler, text_encoder_config=self.text_encoder.to_config(),
+                             config=self.config, training_state=state, extra_configs=self.extra_configs)
             prune_checkpoints(self.run_dir, self.config.keep_last)
         self.accelerator.wait_for_everyone()
 
@@ -444,6 +453,16 @@ class Trainer:
         for group, value in zip(self.optimizer.param_groups, values):
             group["initial_lr"], group["lr"] = self.config.lr, value
         scheduler._last_lr = values
+
+    @property
+    def sampling_scheduler(self):
+        """The scheduler a checkpoint stores, which its pipeline samples with: the training noise schedule."""
+        return self.noise_scheduler
+
+    @property
+    def extra_configs(self) -> dict:
+        """``{file name: JSON object}`` a checkpoint stores beside ``train_config.json``: none."""
+        return {}
 
     def ema_unet(self) -> GUNet:
         """A fresh GUNet holding the EMA weights (the trained weights themselves when ``ema_decay`` is 0)."""
