@@ -9,7 +9,7 @@
 2. **Sample** a few poses for each of a handful of prompts (:mod:`posegraph.sample`) into ``OUT/poses``:
    ControlNet-ready PNGs, OpenPose JSON, ``poses.json`` and ``grid.png``.
 3. **Measure** whether the model follows its prompts: ``--eval-per-action`` held-out prompts for every
-   action of the vocabulary (a seed no training run uses), one pose each with 20 DPM-Solver++ steps and
+   action of the vocabulary (a seed no training run uses), one pose each with the pipeline's DPM-Solver++ steps and
    guidance, judged by the synthetic data's semantic checker (:mod:`posegraph.data.checker`). The pass
    rate per action and overall, with bootstrap 95 % intervals, goes to ``OUT/accuracy/report.md``, its
    ``metrics.json`` and plots, and to the terminal.
@@ -31,7 +31,7 @@ from posegraph.data.captions import caption_for, example_prompts
 from posegraph.data.synthetic import ACTIONS
 from posegraph.evaluation import semantic_accuracy, write_report
 from posegraph.evaluation.run import HELD_OUT_SEED
-from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, PoseGraphPipeline
+from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS, PoseGraphPipeline
 
 __all__ = ["main", "held_out_prompts"]
 
@@ -79,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-steps", type=int, default=None, help="training steps (default: the preset's)")
     parser.add_argument("--samples-per-prompt", type=int, default=4, help="poses drawn for each demo prompt")
     parser.add_argument("--eval-per-action", type=int, default=20, help="held-out prompts per action measured")
-    parser.add_argument("--steps", type=int, default=20, help="DPM-Solver++ steps when sampling")
+    parser.add_argument("--steps", type=int, default=DEFAULT_INFERENCE_STEPS, help="DPM-Solver++ steps when sampling")
     parser.add_argument("--guidance-scale", type=float, default=DEFAULT_GUIDANCE_SCALE, help="classifier-free guidance")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
     return parser

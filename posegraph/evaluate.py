@@ -31,8 +31,8 @@ from posegraph.evaluation.report import write_report
 from posegraph.evaluation.retrieval import PoseTextEvaluator, train_evaluator
 from posegraph.evaluation.run import (HELD_OUT_SEED, caption_embeddings, coco_evaluation_set, evaluate_pipeline,
                                       synthetic_evaluation_set)
-from posegraph.pipelines import (DEFAULT_GUIDANCE_SCALE, SCHEDULERS, PoseGraphPipeline, is_upstream_release,
-                                 resolve_pipeline_dir)
+from posegraph.pipelines import (DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS, SCHEDULERS, PoseGraphPipeline,
+                                 is_upstream_release, resolve_pipeline_dir)
 from posegraph.text import DEFAULT_ENCODER_NAMES, TextEncoder
 
 __all__ = ["main", "build_parser", "build_evaluator_parser"]
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-captions", type=_positive_int,
                         help=f"evaluation captions (default: {DEFAULT_SYNTHETIC_CAPTIONS} synthetic, all for coco)")
     parser.add_argument("--samples-per-caption", type=_positive_int, default=10, help="poses per caption (paper: 10)")
-    parser.add_argument("--steps", type=_positive_int, default=20, help="denoising steps")
+    parser.add_argument("--steps", type=_positive_int, default=DEFAULT_INFERENCE_STEPS, help="denoising steps")
     parser.add_argument("--scheduler", choices=list(SCHEDULERS), default="dpm-solver++")
     parser.add_argument("--guidance-scale", type=float, default=DEFAULT_GUIDANCE_SCALE,
                         help="classifier-free guidance; <= 1 turns it off")

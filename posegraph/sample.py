@@ -53,8 +53,8 @@ from tqdm.auto import tqdm
 from posegraph.compose import compose_people
 from posegraph.io import read_coco_keypoints, read_openpose_json, write_coco_keypoints, write_openpose_json
 from posegraph.outputs import SAMPLE_FILE, OutputDirError, StagedOutputDir
-from posegraph.pipelines import (DEFAULT_GUIDANCE_INTERVAL, DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS, SCHEDULERS,
-                                 PoseGraphPipeline)
+from posegraph.pipelines import (DEFAULT_GUIDANCE_INTERVAL, DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS,
+                                 SCHEDULERS, PoseGraphPipeline)
 from posegraph.pipelines.control import check_strength, keep_mask
 from posegraph.pipelines.limits import POSE_BYTES, available_memory_bytes, check_request_memory, format_bytes
 from posegraph.render import draw_openpose, draw_pose_grid, save_png

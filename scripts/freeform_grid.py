@@ -4,9 +4,10 @@
         [--split test|dev]
 
 Picks ``--n`` prompts of a free-form set (``posegraph.evaluation.freeform``: the frozen ``test`` set that is
-reported, or the ``dev`` set that recipes are chosen on) at random, draws one pose each (20 DPM-Solver++ steps,
-guidance 5 over the pipeline's interval, the quality benchmark's sampling; ``--guidance-interval 0 1000`` guides
-every step) and captions every cell with the checker's verdict for its labelled action, whether all 12 limb joints are present, and the prompt.
+reported, or the ``dev`` set that recipes are chosen on) at random, draws one pose each (DPM-Solver++ at the
+pipeline's steps, guidance 5 over the pipeline's interval; ``--guidance-interval 0 1000`` guides every step) and
+captions every cell with the checker's verdict for its labelled action, whether all 12 limb joints are present,
+and the prompt.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> Path:
     pipeline = PoseGraphPipeline.from_pretrained(args.checkpoint)
     size = pipeline.unet.config.sample_size
     keypoints = pipeline(prompts, guidance_scale=DEFAULT_GUIDANCE_SCALE,
-                         guidance_interval=tuple(args.guidance_interval), num_inference_steps=20, scheduler="dpm-solver++",
+                         guidance_interval=tuple(args.guidance_interval), scheduler="dpm-solver++",
                          generator=args.seed, canvas_size=size).keypoints.numpy()
     passed, whole = check_action(keypoints, actions), limb_integrity(keypoints)
     captions = [f"[{action} {'yes' if ok else 'no'}{'' if full else ', limb joint lost'}] {prompt}"

@@ -4,7 +4,7 @@
         [--prompt "a person punching" --action punching ...]
 
 Draws ``--per-prompt`` poses of each side-free prompt (default: one per action whose side the checker tells,
-``posegraph.data.checker.SIDE_CHECKS``), 20 DPM-Solver++ steps, guidance 5 over the pipeline's interval, and
+``posegraph.data.checker.SIDE_CHECKS``), the pipeline's DPM-Solver++ steps, guidance 5 over the pipeline's interval, and
 captions every cell with the side the checker sees the action done with (``left``, ``right``, ``both``) or ``not done``.
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> Path:
     size = pipeline.unet.config.sample_size
     output = pipeline(list(prompts), num_poses_per_prompt=args.per_prompt, guidance_scale=DEFAULT_GUIDANCE_SCALE,
                       guidance_interval=tuple(args.guidance_interval),
-                      num_inference_steps=20, scheduler="dpm-solver++", generator=args.seed, canvas_size=size)
+                      scheduler="dpm-solver++", generator=args.seed, canvas_size=size)
     keypoints = output.keypoints.numpy()
     captions = []
     for row, (prompt, action) in enumerate(prompts.items()):

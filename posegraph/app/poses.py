@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from posegraph.io import write_openpose_json
-from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, SCHEDULERS, PoseGraphPipeline
+from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS, SCHEDULERS, PoseGraphPipeline
 from posegraph.render import draw_openpose, save_png
 
 __all__ = ["PoseMaker", "PoseBatch", "RequestError", "NO_CHECKPOINT_MESSAGE", "DEMO_COMMAND"]
@@ -134,7 +134,7 @@ class PoseMaker:
             self.pipeline("a person standing", num_inference_steps=2, generator=0, canvas_size=MIN_CANVAS,
                           return_heatmaps=False)
 
-    def make(self, prompt: str, negative_prompt: str = "", num_poses=8, seed=0, steps=20,
+    def make(self, prompt: str, negative_prompt: str = "", num_poses=8, seed=0, steps=DEFAULT_INFERENCE_STEPS,
              scheduler: str = "dpm-solver++", guidance_scale=DEFAULT_GUIDANCE_SCALE, width=512,
              height=512) -> PoseBatch:
         """Check a request, draw its poses and write their files.

@@ -23,7 +23,7 @@ import os
 import sys
 
 from posegraph.app.poses import PoseBatch, PoseMaker, RequestError, _one_line
-from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, SCHEDULERS
+from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS, SCHEDULERS
 
 __all__ = ["build_app", "main", "INSTALL_HINT"]
 
@@ -103,7 +103,8 @@ def build_app(maker: PoseMaker):
                     num_poses = gr.Number(8, precision=0, label=f"Poses (1–{maker.max_poses})", elem_id="num-poses")
                     seed = gr.Number(0, precision=0, label="Seed (−1: random)", elem_id="seed")
                 with gr.Row():
-                    steps = gr.Number(20, precision=0, label=f"Steps (1–{maker.max_steps})", elem_id="steps")
+                    steps = gr.Number(DEFAULT_INFERENCE_STEPS, precision=0, label=f"Steps (1–{maker.max_steps})",
+                                      elem_id="steps")
                     scheduler = gr.Dropdown(list(SCHEDULERS), value="dpm-solver++", label="Scheduler",
                                             elem_id="scheduler")
                 guidance_scale = gr.Slider(0, 15, value=DEFAULT_GUIDANCE_SCALE, step=0.5, label="Guidance",

@@ -46,7 +46,9 @@ DEFAULT_GUIDANCE_SCALE = 5.0
 #: range, where the weakest fade out (Kynkaenniemi et al. 2024 find guidance best kept to an interval, too).
 DEFAULT_GUIDANCE_INTERVAL = (600, 1000)
 #: Denoising steps wherever a caller does not choose them (a distilled checkpoint: the steps it was distilled for).
-DEFAULT_INFERENCE_STEPS = 20
+#: 10 DPM-Solver++ steps follow prompts as well as 20 on the trained cpu preset and keep more limb joints: the
+#: last low-noise steps of a longer run let the weakest joints' maps fade (benchmarks/RESULTS.md).
+DEFAULT_INFERENCE_STEPS = 10
 
 _SEED_RANGE = 2**62
 #: The random stream, beside a pose's noise, that draws whether it is mirrored (``canonical_side``).
@@ -236,7 +238,8 @@ class PoseGraphPipeline(DiffusionPipeline):
             guidance_interval: ``(low, high)``: guide only the steps whose training timestep ``t`` has
                 ``low <= t <= high``; the others take one conditional pass. ``None`` guides every step;
                 ``"auto"``: :data:`DEFAULT_GUIDANCE_INTERVAL` for poses drawn from noise, every step for edits
-                (``init_keypoints``), whose few steps all change the given pose towards the prompt.
+                (``init_keypoints`` at ``strength`` below 1), whose few steps all change the given pose towards
+                the prompt.
             negative_prompt: replaces the unconditional prompt under guidance; one string or one per prompt.
             num_inference_steps: denoising steps: a count the scheduler turns into that many distinct training
                 timesteps (at most the model's ``num_train_timesteps``; see :mod:`posegraph.pipelines.limits`).
@@ -308,7 +311,8 @@ class PoseGraphPipeline(DiffusionPipeline):
             check_seed_range(int(generator), num_poses)
         control = self._check_control(keypoints, keep, init_keypoints, strength, len(prompts), size, height, width)
         if guidance_interval == "auto":
-            guidance_interval = None if control["init"] is not None else DEFAULT_GUIDANCE_INTERVAL
+            editing = control["init"] is not None and control["strength"] < 1
+            guidance_interval = None if editing else DEFAULT_GUIDANCE_INTERVAL
 
         pose_prompts = [p for p in prompts for _ in range(num_poses_per_prompt)]
         pose_negatives = _repeat(negatives, num_poses_per_prompt)
