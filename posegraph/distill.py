@@ -2,15 +2,17 @@
 
 Examples::
 
-    python -m posegraph.distill --teacher runs/demo --out runs/demo-lcm          # 4 steps, ~12 min on 2 CPU cores
+    python -m posegraph.distill --teacher runs/demo --out runs/demo-lcm          # 1 step, 12.5 min on 2 CPU cores
     python -m posegraph.distill --teacher runs/demo --out runs/demo-lcm          # again: continues where it stopped
     python -m posegraph.sample --checkpoint runs/demo-lcm --prompt "a person waving" --out samples/
 
 The teacher (a training run directory, whose newest complete checkpoint is taken, or one checkpoint) samples with
-20 DPM-Solver++ steps and classifier-free guidance: 40 unet forwards a pose. The student is distilled by latent
+DPM-Solver++ steps and classifier-free guidance over an interval of them: 28 unet forwards a pose at 20 steps, 14
+at 10. The student is distilled by latent
 consistency distillation (Luo et al. 2023; see :mod:`posegraph.distillation.loop`) with the teacher's guidance
-folded in, and samples with diffusers' ``LCMScheduler`` in ``--steps`` steps (default 4: 4 forwards a pose; 1 and
-2 work too). The goal for the ``cpu`` preset's demo checkpoint: distilled in at most 15 minutes on a 2-core CPU.
+folded in, and samples with diffusers' ``LCMScheduler`` in ``--steps`` steps (default 1, one forward a pose: on
+the demo checkpoint the student follows prompts best in one step, 83 % against 82 % in two and 69 % in four;
+``benchmarks/RESULTS.md``). The goal for the ``cpu`` preset's demo checkpoint: distilled in at most 15 minutes on a 2-core CPU.
 
 Every field of :class:`posegraph.distillation.DistillConfig` is a flag (``--steps``, ``--max-steps``, ``--lr``,
 ``--guidance-scale``, ...), its defaults those of ``--preset`` (``default``; ``tiny`` for tests) or, when ``--out``

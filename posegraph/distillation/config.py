@@ -49,7 +49,7 @@ class DistillConfig(JsonConfig):
     """
 
     teacher: str
-    steps: int = 4
+    steps: int = 1
     original_inference_steps: int = 50
     guidance_scale: float = DEFAULT_GUIDANCE_SCALE
     guidance_interval: list[int] = dataclasses.field(default_factory=lambda: list(DEFAULT_GUIDANCE_INTERVAL))
