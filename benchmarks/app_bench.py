@@ -5,7 +5,7 @@
 Starts ``python -m posegraph.app`` on a free local port (its own process, warmed up as it always is), opens
 the page in headless Chromium (Debian's ``chromium`` + ``chromium-driver``, through Selenium), and clicks
 generate ``--repeats`` times after one untimed click, each time with a new seed, ``--poses`` poses,
-``--steps`` DPM-Solver++ steps and guidance 5 (the app's defaults). Per click it records the seconds from
+``--steps`` DPM-Solver++ steps (20, twice the app's default) and guidance 5. Per click it records the seconds from
 the click to the page's answer, to every image of the gallery loaded in the browser, and the sampling time
 the app reports. The project's goal: the first poses within 5 s of the click for 8 poses at 20 steps on a
 2-core CPU.
