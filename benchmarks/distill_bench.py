@@ -36,7 +36,7 @@ from sampling_bench import poses_per_second
 from posegraph.data.synthetic import SyntheticPoseGenerator
 from posegraph.demo import held_out_prompts
 from posegraph.evaluation import multimodality
-from posegraph.pipelines import DEFAULT_GUIDANCE_INTERVAL, PoseGraphPipeline, make_scheduler
+from posegraph.pipelines import DEFAULT_GUIDANCE_INTERVAL, PoseGraphPipeline, guided_at, make_scheduler
 
 #: The goals for the student against the teacher at 20 guided steps.
 GOAL_RATE, GOAL_POINTS, GOAL_DIVERSITY = 200.0, 2.0, 0.10
@@ -71,12 +71,11 @@ def rows(args) -> list[dict]:
 def forwards(pipe: PoseGraphPipeline, sampler: dict) -> int:
     """Unet forwards per pose: one a step, two at the steps inside the guidance interval."""
     steps = sampler["num_inference_steps"]
-    if sampler["guidance_interval"] is None or sampler["guidance_scale"] <= 1:
+    if sampler["guidance_scale"] <= 1:
         return steps
     scheduler = make_scheduler(sampler["scheduler"], pipe.scheduler)
     scheduler.set_timesteps(steps)
-    low, high = sampler["guidance_interval"]
-    return steps + int(((scheduler.timesteps >= low) & (scheduler.timesteps <= high)).sum())
+    return steps + int(guided_at(sampler["guidance_interval"], scheduler.timesteps).sum())
 
 
 def measure(pipe: PoseGraphPipeline, row: dict, args, captions: list[str]) -> dict:

@@ -37,7 +37,7 @@ from posegraph.distillation.config import FREE_FIELDS, DistillConfig, student_co
 from posegraph.distillation.consistency import ddim_step, skipping_schedule, student_scheduler
 from posegraph.heatmaps import normalize_heatmaps
 from posegraph.models import GUNet
-from posegraph.pipelines import PoseGraphPipeline
+from posegraph.pipelines import PoseGraphPipeline, guided_at
 from posegraph.pipelines.checkpoints import is_upstream_release, resolve_pipeline_dir
 from posegraph.pipelines.schedulers import consistency_output, predicted_clean
 from posegraph.training.checkpoint import complete_checkpoints, resolve_resume
@@ -167,13 +167,13 @@ class Distiller(Trainer):
                      text: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``x_{t_n}``: one DDIM step of the teacher's guided ODE from ``noisy`` ``(batch, K, S, S)`` at ``start`` to
         ``end`` (``(batch,)`` each), the captions' embeddings ``text`` ``(batch, L, D)`` and ``mask`` ``(batch, L)``."""
-        scale, (low, high) = self.distill_config.guidance_scale, self.distill_config.guidance_interval
-        if scale > 1:  # unconditional rows first, as the pipeline's guided prediction takes them
+        config, scale = self.distill_config, None
+        if config.guidance_scale > 1:  # unconditional rows first, as the pipeline's guided prediction takes them
             null, null_mask = self.captions(captions, torch.ones(len(captions), dtype=torch.bool))
             text, mask = torch.cat([null, text]), torch.cat([null_mask, mask])
-            guided = (start >= low) & (start <= high)  # elsewhere w = 1: the conditional prediction
-            scale = torch.where(guided, scale, 1.0).to(noisy.dtype)[:, None, None, None]
-        output, _ = self.teacher.predict(self.noise_scheduler, noisy, start, text, mask,
-                                         scale if self.distill_config.guidance_scale > 1 else None)
+            # outside the guidance interval w = 1: the conditional prediction
+            scale = torch.where(guided_at(config.guidance_interval, start), config.guidance_scale, 1.0)
+            scale = scale.to(noisy.dtype)[:, None, None, None]
+        output, _ = self.teacher.predict(self.noise_scheduler, noisy, start, text, mask, scale)
         return ddim_step(self.noise_scheduler, predicted_clean(self.noise_scheduler, output, noisy, start), noisy,
                          start, end)

@@ -3,7 +3,7 @@ from posegraph.pipelines.checkpoints import (CorruptCheckpointError, is_upstream
                                              resolve_pipeline_dir)
 from posegraph.pipelines.pose_graph_pipeline import (DEFAULT_GUIDANCE_INTERVAL, DEFAULT_GUIDANCE_SCALE,
                                                      DEFAULT_INFERENCE_STEPS, PoseGraphPipeline,
-                                                     PoseGraphPipelineOutput)
+                                                     PoseGraphPipelineOutput, guided_at)
 from posegraph.pipelines.schedulers import SCHEDULERS, make_scheduler
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "DEFAULT_GUIDANCE_INTERVAL",
     "DEFAULT_GUIDANCE_SCALE",
     "DEFAULT_INFERENCE_STEPS",
+    "guided_at",
     "SCHEDULERS",
     "make_scheduler",
     "resolve_pipeline_dir",

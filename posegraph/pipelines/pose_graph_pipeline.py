@@ -34,7 +34,7 @@ from posegraph.skeleton import Skeleton
 from posegraph.text import TextEncoder
 
 __all__ = ["PoseGraphPipeline", "PoseGraphPipelineOutput", "DEFAULT_GUIDANCE_SCALE", "DEFAULT_GUIDANCE_INTERVAL",
-           "DEFAULT_INFERENCE_STEPS"]
+           "DEFAULT_INFERENCE_STEPS", "guided_at"]
 
 logger = logging.getLogger(__name__)
 
@@ -403,8 +403,7 @@ class PoseGraphPipeline(DiffusionPipeline):
                 if keep is not None:  # the kept channels, noised to this step's timestep
                     sample = torch.where(keep, scheduler.add_noise(known, noise, t.expand(len(known))), sample)
                 saved = copy.deepcopy(scheduler.__dict__) if repeat < repeats - 1 else None
-                scale = guidance_scale if guidance_interval is None or \
-                    guidance_interval[0] <= t <= guidance_interval[1] else None
+                scale = guidance_scale if guided_at(guidance_interval, t) else None
                 prediction, estimate = self.predict(scheduler, scheduler.scale_model_input(sample, t), t, text,
                                                     text_mask, scale, estimate)
                 stepped = scheduler.step(prediction, t, sample, **extra).prev_sample
@@ -706,6 +705,15 @@ def _negatives(negative_prompt, num_prompts: int) -> list[str]:
     if len(negatives) != num_prompts:
         raise ValueError(f"negative_prompt has {len(negatives)} entries for {num_prompts} prompts; give one or one each")
     return negatives
+
+
+def guided_at(interval: tuple[int, int] | list[int] | None, timesteps: torch.Tensor) -> torch.Tensor:
+    """Bool, of ``timesteps``' shape: whether guidance applies at each training timestep (``interval``
+    ``(low, high)`` holds it; ``None``: every timestep)."""
+    if interval is None:
+        return torch.ones_like(timesteps, dtype=torch.bool)
+    low, high = interval
+    return (timesteps >= low) & (timesteps <= high)
 
 
 def _check_interval(interval) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 from posegraph.data.captions import example_prompts
 from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE
 
-__all__ = ["JsonConfig", "TrainConfig", "PRESETS", "RUN_CONTROL_FIELDS", "RESCUE_FIELDS", "config_mismatches", "add_config_arguments",
-           "config_from_arguments", "add_field_arguments", "given_fields"]
+__all__ = ["JsonConfig", "TrainConfig", "PRESETS", "RUN_CONTROL_FIELDS", "RESCUE_FIELDS", "config_mismatches",
+           "add_config_arguments", "config_from_arguments", "add_field_arguments", "given_fields"]
 
 #: Actions whose example prompts the sample grids draw by default.
 SAMPLE_GRID_ACTIONS = ("standing", "sitting", "squatting", "lying_down", "waving_right", "raise_both_arms",
