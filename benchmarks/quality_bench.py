@@ -110,7 +110,7 @@ def evaluate_pipeline(pipeline, per_action: int, side_samples: int, **sampler) -
     from posegraph.demo import held_out_prompts
     from posegraph.evaluation import diversity
     from posegraph.evaluation.freeform import load_freeform_prompts
-    from posegraph.evaluation.integrity import limb_integrity, side_shares
+    from posegraph.evaluation.integrity import full_body, limb_integrity, side_shares
 
     size = pipeline.unet.config.sample_size
 
@@ -122,9 +122,6 @@ def evaluate_pipeline(pipeline, per_action: int, side_samples: int, **sampler) -
     template = poses(prompts)
     passed = check_action(template, actions)
     per = {a: float(passed[np.asarray(actions) == a].mean()) for a in ACTIONS}
-    full_body = ~np.isin([a.rsplit("_", 1)[0] if a.endswith(("_left", "_right")) else a for a in actions],
-                         ["waving", "raise", "raise_both_arms", "arms_out", "hands_on_hips", "arms_crossed",
-                          "pointing"])
     free_form = {}
     for key, split in FREEFORM_SETS.items():
         free_prompts, free_actions = load_freeform_prompts(split=split)
@@ -134,7 +131,7 @@ def evaluate_pipeline(pipeline, per_action: int, side_samples: int, **sampler) -
     sides = {action: side_shares(poses([prompt] * side_samples), action) for action, prompt in SIDE_PROMPTS.items()}
     return {
         "template_accuracy": float(passed.mean()), "per_action": per, "weakest_action": min(per, key=per.get),
-        "template_integrity": float(limb_integrity(template[full_body]).mean()), **free_form, "sides": sides,
+        "template_integrity": float(limb_integrity(template[full_body(actions)]).mean()), **free_form, "sides": sides,
         "template_diversity": float(diversity(template).value),
     }
 

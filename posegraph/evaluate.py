@@ -9,8 +9,11 @@ saved pipeline. The model draws ``--samples-per-caption`` poses for each held-ou
 (synthetic: a held-out seed of the synthetic generator; coco: the test part of the stable 4:1 split of the
 given files, or ``--coco-split all`` for a whole val file), and ``--out`` receives ``metrics.json``,
 ``report.md`` and PNG plots: the paper's protocol, semantic accuracy per action and its confusion matrix
-(synthetic), structure rates beside real poses, diversity and multimodality, Frechet pose distance and,
-with ``--evaluator``, text-pose retrieval precision (see docs/evaluation.md).
+(synthetic), structure rates and limb integrity beside real poses, diversity and multimodality, Frechet pose
+distance and, with ``--evaluator``, text-pose retrieval precision (see docs/evaluation.md). ``poses.npz``
+keeps the poses themselves (``generated``: repeats x captions x samples x 17 x 3 COCO-17 keypoints;
+``ground_truth``, ``captions``, ``actions``), so that runs sampled with the same seed can be compared
+caption by caption.
 
 ``train-evaluator`` fits the contrastive text-pose evaluator that retrieval precision needs, on the
 training split, with the frozen text encoder the checkpoints use; its own precision on held-out real
@@ -184,7 +187,7 @@ def _evaluate_command(argv: list[str]) -> Path:
         except (FileNotFoundError, ValueError) as error:
             parser.error(f"--data coco: {error}")
 
-    sections, info = evaluate_pipeline(
+    sections, info, generated = evaluate_pipeline(
         pipeline, data, samples_per_caption=args.samples_per_caption, num_inference_steps=args.steps,
         scheduler=args.scheduler, guidance_scale=args.guidance_scale, seed=args.seed, repeats=args.repeats,
         batch_size=args.batch_size, evaluator=evaluator, n_resamples=args.bootstrap)
@@ -202,8 +205,11 @@ def _evaluate_command(argv: list[str]) -> Path:
                                         for name, e in evaluator.metadata.get("validation", {}).items()}
     written = write_report(args.out, sections, title=f"posegraph evaluation: {checkpoint}", meta=meta,
                            plots=not args.no_plots)
+    np.savez_compressed(args.out / "poses.npz", generated=generated.astype(np.float32),
+                        ground_truth=data.ground_truth.astype(np.float32), captions=np.array(data.captions),
+                        actions=np.array(data.actions if data.actions is not None else [], dtype=str))
     print(f"{info['generated_poses'] * args.repeats} poses for {len(data)} captions; wrote "
-          f"{', '.join(sorted(path.name for path in written.values()))} to {args.out}/")
+          f"{', '.join(sorted([path.name for path in written.values()] + ['poses.npz']))} to {args.out}/")
     return args.out
 
 

@@ -10,13 +10,14 @@ import torch
 import posegraph.data.coco as coco_module
 from posegraph.evaluate import build_parser, main
 from posegraph.evaluation import PoseTextEvaluator
+from posegraph.evaluation.integrity import full_body
 from posegraph.evaluation.run import HELD_OUT_SEED, evaluate_pipeline, synthetic_evaluation_set
 from posegraph.pipelines import PoseGraphPipeline
 from posegraph.train import main as train_main
 
 SMALL = ["--samples-per-caption", "2", "--steps", "1", "--bootstrap", "20"]
 GENERATED = {"paper_protocol", "semantic_accuracy", "semantic_accuracy_real", "structure_generated",
-             "structure_real", "diversity", "frechet_pose_distance", "retrieval"}
+             "structure_real", "limb_integrity", "diversity", "frechet_pose_distance", "retrieval"}
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +88,9 @@ def test_synthetic_evaluation_writes_every_metric_with_its_interval_the_report_a
     assert {"joint_angle", "bone_length", "limb_asymmetry", "missing_joints"} <= set(
         sections["structure_generated"]["rates"])
     assert sections["frechet_pose_distance"]["fpd"]["value"] >= 0
+    assert set(sections["limb_integrity"]) == {"whole", "real_whole"}
+    full_body_poses = 2 * full_body(np.load(out / "poses.npz")["actions"]).sum()
+    assert sections["limb_integrity"]["whole"]["n"] == full_body_poses
     found = list(estimates(sections))
     assert len(found) > 30
     for path, estimate in found:
@@ -97,6 +101,10 @@ def test_synthetic_evaluation_writes_every_metric_with_its_interval_the_report_a
     assert meta["graph_layer"] == "gcn" and meta["sample_size"] == 16 and meta["steps"] == 1
     assert meta["checkpoint"].endswith("step_000002")
     assert set(meta["evaluator_validation"]) == {"top1", "top3"}
+
+    poses = np.load(out / "poses.npz")
+    assert poses["generated"].shape == (1, 6, 2, 17, 3) and poses["ground_truth"].shape == (6, 17, 3)
+    assert len(poses["captions"]) == len(poses["actions"]) == 6
 
     report = (out / "report.md").read_text()
     for section in GENERATED:
@@ -110,7 +118,7 @@ def test_without_an_evaluator_there_is_no_retrieval_and_no_plots_when_asked(run_
     main(["--checkpoint", str(run_dir), "--data", "synthetic", "--out", str(out), "--num-captions", "3",
           "--no-plots", *SMALL])
     assert set(json.loads((out / "metrics.json").read_text())["sections"]) == GENERATED - {"retrieval"}
-    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "poses.npz", "report.md"]
 
 
 def test_coco_files_give_the_protocol_structure_diversity_and_fpd_without_semantics(run_dir, tmp_path, monkeypatch):
@@ -120,8 +128,9 @@ def test_coco_files_give_the_protocol_structure_diversity_and_fpd_without_semant
     main(["--checkpoint", str(run_dir), "--data", "coco", "--coco-keypoints", str(keypoints_file),
           "--coco-captions", str(captions_file), "--coco-split", "all", "--out", str(out), "--no-plots", *SMALL])
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["sections"]) == {"paper_protocol", "structure_generated", "structure_real", "diversity",
-                                        "frechet_pose_distance"}
+    assert set(metrics["sections"]) == {"paper_protocol", "structure_generated", "structure_real", "limb_integrity",
+                                        "diversity", "frechet_pose_distance"}
+    assert metrics["sections"]["limb_integrity"]["whole"]["n"] == 24  # every pose: coco captions name no action
     assert set(metrics["sections"]["diversity"]) == {"diversity", "multimodality", "real_diversity"}
     assert set(metrics["sections"]["paper_protocol"]) == {"distance", "variance", "spread"}
     assert metrics["meta"]["captions"] == 12 and metrics["meta"]["images"] == 6  # two captions per image
@@ -152,7 +161,7 @@ def write_coco(folder, images: int):
 
 @pytest.fixture(scope="module")
 def evaluations(pipeline):
-    """``evaluate(seed, repeats)`` -> ``(sections, info)`` on 2 synthetic captions x 2 samples, memoised."""
+    """``evaluate(seed, repeats)`` -> ``(sections, info, poses)`` on 2 synthetic captions x 2 samples, memoised."""
     data = synthetic_evaluation_set(2, size=16, samples_per_caption=2)
     memo = {}
 
@@ -166,17 +175,18 @@ def evaluations(pipeline):
 
 
 def test_the_same_seed_gives_the_same_figures_and_another_seed_other_ones(pipeline, evaluations):
-    (first, info), (other, _) = evaluations(0), evaluations(4)
-    again, _ = evaluate_pipeline(pipeline, synthetic_evaluation_set(2, size=16, samples_per_caption=2),
+    (first, info, poses), (other, _, _) = evaluations(0), evaluations(4)
+    again, _, poses_again = evaluate_pipeline(pipeline, synthetic_evaluation_set(2, size=16, samples_per_caption=2),
                                  samples_per_caption=2, num_inference_steps=1, seed=0, n_resamples=20)
     distance = lambda sections: sections["paper_protocol"]["distance"].value  # noqa: E731
     assert distance(first) == distance(again) != distance(other)
+    assert poses.shape == (1, 2, 2, 17, 3) and np.array_equal(poses, poses_again)
     assert info == {"captions": 2, "samples_per_caption": 2, "generated_poses": 4, "repeats": 1,
                     "generator_seed": HELD_OUT_SEED, "real_poses": 4}
 
 
 def test_repeats_average_fresh_samplings_with_student_t_intervals(evaluations):
-    combined, info = evaluations(0, repeats=2)
+    combined, info, poses = evaluations(0, repeats=2)
     singles = [evaluations(seed)[0] for seed in (0, 4)]  # repeat r draws with seed SEED + r * (2 captions x 2)
     figures = [lambda s: s["paper_protocol"]["distance"], lambda s: s["diversity"]["multimodality"],
                lambda s: s["structure_generated"].mean_asymmetry, lambda s: s["semantic_accuracy"].overall]
@@ -190,6 +200,7 @@ def test_repeats_average_fresh_samplings_with_student_t_intervals(evaluations):
     assert "bootstrap" in combined["diversity"]["real_diversity"].method
     assert "bootstrap" in combined["paper_protocol"]["real_distance"].method
     assert info["repeats"] == 2
+    assert poses.shape == (2, 2, 2, 17, 3) and np.array_equal(poses[1], evaluations(4)[2][0])
 
 
 def test_a_set_in_another_frame_than_the_model_is_refused(pipeline):

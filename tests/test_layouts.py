@@ -106,7 +106,7 @@ def test_figures_defined_on_coco_17_say_so(run, pipe):
     skeleton, _ = run
     data = synthetic_evaluation_set(num_captions=2, samples_per_caption=2, size=16)
     if skeleton is OPENPOSE_18:  # holds every COCO-17 joint: evaluated in COCO-17
-        sections, _ = evaluate_pipeline(pipe, data, samples_per_caption=2, num_inference_steps=2, n_resamples=10)
+        sections, _, _ = evaluate_pipeline(pipe, data, samples_per_caption=2, num_inference_steps=2, n_resamples=10)
         assert "semantic_accuracy" in sections
     else:
         with pytest.raises(ValueError, match="defined on the 17 COCO joints, and the model's five layout has no "

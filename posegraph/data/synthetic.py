@@ -29,7 +29,7 @@ from posegraph.data.poses import ASYMMETRIC, draw_poses, split_action
 from posegraph.skeleton import COCO_17
 
 __all__ = [
-    "ACTIONS", "SyntheticPoseGenerator", "SyntheticSamples", "caption_for", "example_prompts", "flip_action",
+    "ACTIONS", "ARM_GESTURES", "SyntheticPoseGenerator", "SyntheticSamples", "caption_for", "example_prompts", "flip_action",
 ]
 
 #: Every action id. Sided actions have one id per side ("left"/"right" = the person's own side).
@@ -39,8 +39,8 @@ ACTIONS: tuple[str, ...] = (
     "hands_on_hips", "arms_crossed", "pointing_left", "pointing_right", "kicking_left", "kicking_right",
     "touching_toes", "throwing", "punching", "one_leg", "handstand",
 )
-# Arm gestures, readable without the legs: their crops are sometimes cut off above the feet or knees.
-_CROPPABLE = ("waving", "raise_arm", "raise_both_arms", "arms_out", "hands_on_hips", "arms_crossed", "pointing")
+#: Arm gestures (base actions), readable without the legs: their crops are sometimes cut off above the feet or knees.
+ARM_GESTURES = ("waving", "raise_arm", "raise_both_arms", "arms_out", "hands_on_hips", "arms_crossed", "pointing")
 ANKLES = [COCO_17.index("left_ankle"), COCO_17.index("right_ankle")]
 KNEES = [COCO_17.index("left_knee"), COCO_17.index("right_knee")]
 
@@ -144,7 +144,7 @@ class SyntheticPoseGenerator:
         pose = Pose.concatenate([p for p, *_ in drawn])
         yaw, pitch, mirrored = (np.concatenate([x[i] for x in drawn]) for i in (1, 2, 3))
         sides = np.concatenate([_sides(a, m) for a, (*_, m) in zip(ACTIONS, drawn)])
-        croppable = np.concatenate([np.full(len(g), split_action(a)[0] in _CROPPABLE) for a, g in zip(ACTIONS, groups)])
+        croppable = np.concatenate([np.full(len(g), split_action(a)[0] in ARM_GESTURES) for a, g in zip(ACTIONS, groups)])
 
         order = np.concatenate(groups)
         joints, normals = forward_kinematics(bodies.take(order), pose)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from posegraph.data.checker import action_sides
+from posegraph.data.poses import split_action
+from posegraph.data.synthetic import ARM_GESTURES
 from posegraph.evaluation.body import as_keypoints
 from posegraph.skeleton import COCO_17
 
-__all__ = ["BONES", "LIMB_JOINTS", "MAX_BONE_RATIO", "limb_integrity", "side_shares"]
+__all__ = ["BONES", "LIMB_JOINTS", "MAX_BONE_RATIO", "full_body", "limb_integrity", "side_shares"]
 
 #: COCO-17 indices of the 12 limb joints.
 LIMB_JOINTS = [COCO_17.index(f"{side}_{part}") for part in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
@@ -29,6 +31,12 @@ BONES = [(COCO_17.index(f"{side}_{a}"), COCO_17.index(f"{side}_{b}")) for side i
 #: synthetic data's poses reach 2.38 (a kick or one leg seen side-on, the other segments foreshortened);
 #: 20,000 of them never pass 2.5.
 MAX_BONE_RATIO = 2.5
+
+
+def full_body(actions) -> np.ndarray:
+    """``(n,)`` bool: which of the ``n`` synthetic action ids ask for a whole body: all but the arm gestures
+    (:data:`~posegraph.data.synthetic.ARM_GESTURES`), whose crops the data sometimes cuts above the knees."""
+    return np.array([split_action(action)[0] not in ARM_GESTURES for action in actions], dtype=bool)
 
 
 def limb_integrity(keypoints) -> np.ndarray:

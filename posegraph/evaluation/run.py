@@ -11,9 +11,10 @@
   caption of each kept image; the real poses are every pose of that split.
 
 Figures computed for the generated poses (see docs/evaluation.md): the paper's protocol, semantic accuracy
-(synthetic), structure rates, diversity and multimodality, Frechet pose distance to the real poses and,
-with an evaluator, retrieval precision. The real poses get the same semantic, structure, diversity and
-retrieval figures, as the reference each generated figure is read against, and on synthetic data the
+(synthetic), structure rates, limb integrity (the share of whole bodies, over the poses of full-body actions
+on synthetic data), diversity and multimodality, Frechet pose distance to the real poses and,
+with an evaluator, retrieval precision. The real poses get the same semantic, structure, integrity, diversity
+and retrieval figures, as the reference each generated figure is read against, and on synthetic data the
 paper's protocol too (``real_distance``...: other real poses of each caption's action against its pose).
 
 With ``repeats`` > 1 the whole sampling is repeated with fresh seeds, as the text-to-motion field does,
@@ -31,7 +32,8 @@ from tqdm.auto import tqdm
 
 from posegraph.evaluation.diversity import diversity, multimodality
 from posegraph.evaluation.fpd import frechet_pose_distance
-from posegraph.evaluation.intervals import Estimate
+from posegraph.evaluation.integrity import full_body, limb_integrity
+from posegraph.evaluation.intervals import Estimate, bootstrap_mean
 from posegraph.evaluation.paper import paper_protocol
 from posegraph.evaluation.retrieval import PoseTextEvaluator, pool_text_embeddings, retrieval_precision
 from posegraph.evaluation.semantic import SemanticResult, semantic_accuracy
@@ -205,6 +207,8 @@ def _generated_sections(generated: np.ndarray, data: EvaluationSet, evaluator, t
     if data.actions is not None:
         sections["semantic_accuracy"] = semantic_accuracy(flat, np.repeat(data.actions, s), **boot)
     sections["structure_generated"] = structure_metrics(flat, **boot)
+    sections["limb_integrity"] = {"whole": _whole_bodies(flat, np.repeat(data.actions, s) if data.actions is not None
+                                                         else None, n_resamples)}
     sections["diversity"] = {"diversity": diversity(flat, **boot), "multimodality": multimodality(generated, **boot)}
     sections["frechet_pose_distance"] = {"fpd": frechet_pose_distance(flat, data.real)}
     if evaluator is not None and pool_size >= 2:
@@ -213,11 +217,19 @@ def _generated_sections(generated: np.ndarray, data: EvaluationSet, evaluator, t
     return sections
 
 
+def _whole_bodies(keypoints: np.ndarray, actions, n_resamples: int) -> Estimate:
+    """The fraction of ``(n, 17, 3)`` poses with all 12 limb joints in place (:func:`limb_integrity`), over the
+    poses of full-body actions where ``actions`` are known."""
+    keep = full_body(actions) if actions is not None else slice(None)
+    return bootstrap_mean(limb_integrity(keypoints[keep]).astype(float), n_resamples=n_resamples, unit="poses")
+
+
 def _real_sections(data: EvaluationSet, evaluator, texts, pool_size: int, n_resamples: int) -> dict[str, Any]:
     """The same figures for the held-out real poses (the reference)."""
     boot = dict(n_resamples=n_resamples)
     sections = {"structure_real": structure_metrics(data.real, **boot),
-                "diversity": {"real_diversity": diversity(data.real, **boot)}}
+                "diversity": {"real_diversity": diversity(data.real, **boot)},
+                "limb_integrity": {"real_whole": _whole_bodies(data.real, data.real_actions, n_resamples)}}
     if data.real_actions is not None:
         sections["semantic_accuracy_real"] = semantic_accuracy(data.real, data.real_actions, **boot)
     if data.real_per_caption is not None:
@@ -233,7 +245,7 @@ def _real_sections(data: EvaluationSet, evaluator, texts, pool_size: int, n_resa
 
 #: Section order in the report.
 SECTION_ORDER = ("paper_protocol", "semantic_accuracy", "semantic_accuracy_real", "structure_generated",
-                 "structure_real", "diversity", "frechet_pose_distance", "retrieval")
+                 "structure_real", "limb_integrity", "diversity", "frechet_pose_distance", "retrieval")
 
 
 def evaluate_pipeline(
@@ -249,7 +261,7 @@ def evaluate_pipeline(
     batch_size: int = 64,
     evaluator: PoseTextEvaluator | None = None,
     n_resamples: int = 1000,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any], np.ndarray]:
     """Sample ``samples_per_caption`` poses per caption of ``data`` and compute every figure.
 
     Args:
@@ -263,8 +275,9 @@ def evaluate_pipeline(
         n_resamples: bootstrap resamples of the per-figure intervals.
 
     Returns:
-        ``(sections, info)``: the sections for :func:`~posegraph.evaluation.write_report` (in report order)
-        and facts for its ``meta`` (pose counts, the retrieval pool size).
+        ``(sections, info, generated)``: the sections for :func:`~posegraph.evaluation.write_report` (in report
+        order), facts for its ``meta`` (pose counts, the retrieval pool size) and the poses,
+        ``(repeats, C, samples_per_caption, 17, 3)`` COCO-17 keypoints in the set's frame.
     """
     missing = missing_joints(pipeline.skeleton, COCO_17)
     if missing:
@@ -285,12 +298,12 @@ def evaluate_pipeline(
     options = dict(num_inference_steps=num_inference_steps, scheduler=scheduler, guidance_scale=guidance_scale,
                    batch_size=batch_size)
     num_poses = len(data) * samples_per_caption
-    runs = []
+    runs, generated = [], []
     for r in range(repeats):
-        generated = _sample(pipeline, data.captions, samples_per_caption, data.size, seed + r * num_poses,
-                            f"sampling {r + 1}/{repeats}", **options)
+        generated.append(_sample(pipeline, data.captions, samples_per_caption, data.size, seed + r * num_poses,
+                                 f"sampling {r + 1}/{repeats}", **options))
         with tqdm(total=1, desc=f"metrics {r + 1}/{repeats}", leave=False) as bar:
-            runs.append(_generated_sections(generated, data, evaluator, texts, pool_size, n_resamples))
+            runs.append(_generated_sections(generated[-1], data, evaluator, texts, pool_size, n_resamples))
             bar.update()
     sections = runs[0] if repeats == 1 else combine_repeats(runs)
     for name, real in _real_sections(data, evaluator, texts, pool_size, n_resamples).items():
@@ -301,4 +314,4 @@ def evaluate_pipeline(
         info["retrieval_pool_size"] = pool_size
         if pool_size < 2:
             info["retrieval"] = "not computed: every caption belongs to one group, so no pool can be drawn"
-    return {name: sections[name] for name in SECTION_ORDER if name in sections}, info
+    return {name: sections[name] for name in SECTION_ORDER if name in sections}, info, np.stack(generated)
