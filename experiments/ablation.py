@@ -52,7 +52,7 @@ import numpy as np
 from posegraph import evaluate as evaluate_cli
 from posegraph import train as train_cli
 from posegraph.nn import graph_layer_name
-from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE
+from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS
 
 __all__ = ["Size", "SIZES", "Metric", "METRICS", "DEFAULT_VARIANTS", "Ablation", "resolve_variants", "summarize",
            "markdown_table", "plot_summary", "write_results", "main"]
@@ -69,6 +69,8 @@ class Size:
         num_captions, samples_per_caption, inference_steps, bootstrap: the evaluation (held-out synthetic
             captions, poses per caption, DPM-Solver++ steps with guidance 5, bootstrap resamples).
         evaluator_pairs, evaluator_epochs: the retrieval evaluator's training.
+        run_minutes: minutes one run (training and evaluation) takes on a quiet 2-core CPU, for the plan
+            printed at start until this directory's own finished runs give the rate (``None``: not measured).
         seeds: training seeds.
     """
 
@@ -83,6 +85,7 @@ class Size:
     bootstrap: int
     evaluator_pairs: int
     evaluator_epochs: int
+    run_minutes: float | None = None
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
@@ -90,11 +93,20 @@ SIZES = {
     # The tests' end-to-end size: seconds per run.
     "micro": Size(preset="tiny", max_steps=3, batch_size=4, synthetic_size=16, checkpoint_every=3, num_captions=2,
                   samples_per_caption=2, inference_steps=2, bootstrap=20, evaluator_pairs=64, evaluator_epochs=1,
-                  seeds=(0,)),
+                  run_minutes=0.1, seeds=(0,)),
     # Under an hour on a quiet 2-core CPU (see the budget in the module docstring).
     "quick": Size(preset="cpu", max_steps=300, batch_size=64, synthetic_size=1_500, checkpoint_every=100,
                   num_captions=32, samples_per_caption=10, inference_steps=20, bootstrap=1_000,
-                  evaluator_pairs=3_000, evaluator_epochs=20),
+                  evaluator_pairs=3_000, evaluator_epochs=20, run_minutes=2.0),
+    # Models that follow their prompts: every run is the demo's training (the cpu preset, 2,500 steps at batch
+    # 64 on 10,000 pairs), evaluated with the pipeline's default sampler (see STANDARD_BUDGET).
+    "standard": Size(preset="cpu", max_steps=2_500, batch_size=64, synthetic_size=10_000, checkpoint_every=250,
+                     num_captions=250, samples_per_caption=10, inference_steps=DEFAULT_INFERENCE_STEPS,
+                     bootstrap=1_000, evaluator_pairs=10_000, evaluator_epochs=20, run_minutes=12.0),
+    # The less-data axis of the standard size: the same training on 1,000 pairs instead of 10,000.
+    "standard-1k": Size(preset="cpu", max_steps=2_500, batch_size=64, synthetic_size=1_000, checkpoint_every=250,
+                        num_captions=250, samples_per_caption=10, inference_steps=DEFAULT_INFERENCE_STEPS,
+                        bootstrap=1_000, evaluator_pairs=10_000, evaluator_epochs=20, run_minutes=12.0),
     # A GPU machine: the cpu-preset model trained to convergence on 20,000 synthetic pairs.
     "full": Size(preset="cpu", max_steps=20_000, batch_size=64, synthetic_size=20_000, checkpoint_every=1_000,
                  num_captions=250, samples_per_caption=10, inference_steps=20, bootstrap=1_000,
@@ -197,7 +209,8 @@ class Ablation:
 
     def check_settings(self) -> None:
         """Record the size in ``ablation.json``; refuse an ``--out`` that holds runs of another size."""
-        settings = {"size": self.size_name, **{k: v for k, v in asdict(self.size).items() if k != "seeds"}}
+        settings = {"size": self.size_name,
+                    **{k: v for k, v in asdict(self.size).items() if k not in ("seeds", "run_minutes")}}
         path = self.out / "ablation.json"
         if path.is_file():
             stored = json.loads(path.read_text())
@@ -208,12 +221,37 @@ class Ablation:
         self.out.mkdir(parents=True, exist_ok=True)
         _write_atomically(path, json.dumps(settings, indent=2) + "\n")
 
+    def runs(self) -> list[tuple[str, int]]:
+        """``(variant, seed)`` in the order they run: seed by seed, so that every finished seed compares all
+        variants (a run that spans several sittings has paired results early)."""
+        return [(variant, seed) for seed in self.seeds for variant in self.variants]
+
+    def finished(self) -> list[dict]:
+        """The records of the runs finished so far, variant by variant."""
+        files = [self.folder(variant, seed) / "record.json" for variant in self.variants for seed in self.seeds]
+        return [json.loads(file.read_text()) for file in files if file.is_file()]
+
+    def plan(self) -> str:
+        """Runs done, runs left and the time left, at this directory's measured rate (else the size's figure)."""
+        done = self.finished()
+        left = len(self.runs()) - len(done)
+        if done:
+            minutes = np.mean([r["train_seconds"] + r["eval_seconds"] for r in done]) / 60
+            rate = f"{minutes:.1f} min a run, measured over the {len(done)} done"
+        elif self.size.run_minutes is not None:
+            minutes, rate = self.size.run_minutes, f"{self.size.run_minutes:g} min a run, the size's figure"
+        else:
+            return f"[ablation] {len(done)} runs done, {left} to do (no measured rate for this size yet)"
+        return (f"[ablation] {len(self.variants)} variants x {len(self.seeds)} seeds: {len(done)} runs done, {left} to "
+                f"do, about {left * minutes / 60:.1f} h left at {rate}")
+
     def run_all(self) -> list[dict]:
-        """Every variant x seed, in order (finished runs read back); returns their records."""
-        to_do = sum(not (self.folder(v, seed) / "record.json").is_file() for v in self.variants for seed in self.seeds)
-        print(f"[ablation] {len(self.variants)} variants x {len(self.seeds)} seeds; {to_do} runs to do", flush=True)
+        """Every variant x seed (finished runs read back); returns their records, variant by variant."""
+        print(self.plan(), flush=True)
         evaluator = self.evaluator()
-        return [self.run(variant, seed, evaluator) for variant in self.variants for seed in self.seeds]
+        for variant, seed in self.runs():
+            self.run(variant, seed, evaluator)
+        return self.finished()
 
     def folder(self, variant: str, seed: int) -> Path:
         return self.out / "runs" / variant / f"seed_{seed}"
@@ -387,6 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--layers", nargs="+", default=[], metavar="NAME",
                         help="more registered graph layers to try after the middle block (e.g. graphconv sage)")
     parser.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="training seeds (default: 0 1 2)")
+    parser.add_argument("--report", action="store_true",
+                        help="train nothing: write the results of the runs finished so far (a partial ablation)")
     return parser
 
 
@@ -405,7 +445,13 @@ def main(argv: list[str] | None = None) -> Path:
         ablation.check_settings()
     except ValueError as error:
         parser.error(str(error))
-    records = ablation.run_all()
+    if args.report:
+        print(ablation.plan(), flush=True)
+        records = ablation.finished()
+        if not records:
+            parser.error(f"--report: no finished runs in {out}; run the ablation first (without --report)")
+    else:
+        records = ablation.run_all()
     write_results(out, ablation, records)
     print(f"[ablation] {len(records)} runs; wrote results.md, ablation.png, runs.csv, runs.json, summary.csv to {out}/")
     return out

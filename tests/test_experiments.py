@@ -191,4 +191,4 @@ def test_both_entry_points_start(command):
     result = subprocess.run([sys.executable, *command, "--help"], cwd=REPO, capture_output=True, text=True,
                             env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "--size {micro,quick,full}" in result.stdout and "Budget of ``quick``" in result.stdout
+    assert "--size {micro,quick,standard,standard-1k,full}" in result.stdout and "Budget of ``quick``" in result.stdout
