@@ -43,16 +43,21 @@ import csv
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from posegraph import evaluate as evaluate_cli
-from posegraph import train as train_cli
-from posegraph.nn import graph_layer_name
-from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS
+if not __package__:  # run as a script (python experiments/ablation.py): the repository root holds experiments/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from experiments import paired  # noqa: E402
+from posegraph import evaluate as evaluate_cli  # noqa: E402
+from posegraph import train as train_cli  # noqa: E402
+from posegraph.evaluation.run import synthetic_evaluation_set  # noqa: E402
+from posegraph.nn import graph_layer_name  # noqa: E402
+from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS  # noqa: E402
 
 __all__ = ["Size", "SIZES", "Metric", "METRICS", "DEFAULT_VARIANTS", "Ablation", "resolve_variants", "summarize",
            "markdown_table", "plot_summary", "write_results", "main"]
@@ -153,6 +158,8 @@ METRICS = (
            ("structure_real", "rates", "bone_length")),
     Metric("limb_asymmetry", "limb-asymmetry rate", ("structure_generated", "rates", "limb_asymmetry"), "lower",
            ("structure_real", "rates", "limb_asymmetry")),
+    Metric("integrity", "limb-joint integrity", ("limb_integrity", "whole"), "higher",
+           ("limb_integrity", "real_whole")),
     Metric("missing", "fraction of joints missing", ("structure_generated", "missing_fraction"), "real",
            ("structure_real", "missing_fraction")),
     Metric("top1", "retrieval top-1", ("retrieval", "top1"), "higher", ("retrieval", "real_top1")),
@@ -376,9 +383,20 @@ def plot_summary(summary: dict[str, dict[str, dict]], real: dict[str, float], pa
     fig.savefig(path, dpi=110)
 
 
+def paired_comparison(ablation: Ablation, records: list[dict], real: dict) -> dict:
+    """Every variant against ``none``, paired by seed and caption (:func:`experiments.paired.compare`)."""
+    first = ablation.folder(records[0]["variant"], records[0]["seed"]) / "eval"
+    size = json.loads((first / "metrics.json").read_text())["meta"]["sample_size"]
+    held_out = synthetic_evaluation_set(ablation.size.num_captions, size, ablation.size.samples_per_caption)
+    real_per_caption = paired.caption_figures(held_out.real_per_caption, held_out.actions, held_out.ground_truth,
+                                              size)
+    return paired.compare(records, ablation.folder, real_per_caption, real)
+
+
 def write_results(out: Path, ablation: Ablation, records: list[dict]) -> None:
-    """``results.md``, ``ablation.png``, ``runs.csv``, ``runs.json`` and ``summary.csv`` in ``out``."""
+    """``results.md``, ``ablation.png``, ``paired.png``, ``runs.csv``, ``runs.json`` and ``summary.csv`` in ``out``."""
     summary, real = summarize(records), records[0]["real"]  # every run is evaluated on the same real poses
+    comparison = paired_comparison(ablation, records, real)
     size = ablation.size
     _write_atomically(out / "runs.json", json.dumps(records, indent=2, allow_nan=False) + "\n")
     with open(out / "runs.csv", "w", newline="") as file:
@@ -396,6 +414,16 @@ def write_results(out: Path, ablation: Ablation, records: list[dict]) -> None:
                 writer.writerow([variant, name, _number(entry["mean"]), _number(entry["std"]), entry["n"],
                                  _number(real.get(name))])
     plot_summary(summary, real, out / "ablation.png")
+    against_none = ["No variant has a run paired with a finished `none` run of its seed yet."]
+    if comparison:
+        paired.plot_differences(comparison, out / "paired.png")
+        against_none = [
+            "Each variant minus `none`, paired by training seed and by caption (the same held-out captions and "
+            "sampling seeds): per-caption figures with a 95 % two-way bootstrap interval over seeds and captions, "
+            "whole-sample figures (FPD, diversity, multimodality, retrieval) with a Student-t interval over seeds. "
+            "For figures best when closest to the real poses, the value is how much closer the variant is "
+            "(negative: closer). **better** / **worse**: the interval lies on that side of zero.", "",
+            *paired.markdown(comparison), "", "![paired differences](paired.png)"]
     seeds = sorted({r["seed"] for r in records})
     lines = [
         f"# Graph-layer ablation ({ablation.size_name})", "",
@@ -405,6 +433,8 @@ def write_results(out: Path, ablation: Ablation, records: list[dict]) -> None:
         f"guidance {DEFAULT_GUIDANCE_SCALE:g}). "
         "Cells: mean ± std over seeds; arrows say which way is better (≈ real: closest to the real poses).", "",
         *markdown_table(summary, real), "",
+        "## Against no graph", "", *against_none, "",
+        "## Variants", "",
         "| variant | GUNet overrides | what it is |", "|---|---|---|",
         *[f"| {name} | `{json.dumps(model)}` | {about} |" for name, (model, about) in ablation.variants.items()],
         "", "![bar plots](ablation.png)", "",

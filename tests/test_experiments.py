@@ -96,9 +96,9 @@ def test_weights_stay_out_of_git_and_results_go_in():
 
     assert ignored("experiments/results/quick/runs/gcn-mid/seed_0/train/checkpoints/step_000400/train_config.json")
     assert ignored("experiments/results/quick/evaluator/config.json")
-    for kept in ("results.md", "ablation.png", "runs.csv", "runs/gcn-mid/seed_0/record.json",
-                 "runs/gcn-mid/seed_0/eval/metrics.json"):
-        assert not ignored(f"experiments/results/quick/{kept}"), kept
+    assert ignored("experiments/results/standard/runs/gcn-mid/seed_0/eval/metrics.json")  # a reader needs the tables
+    for kept in ("results.md", "ablation.png", "paired.png", "runs.csv", "runs.json", "summary.csv"):
+        assert not ignored(f"experiments/results/standard/{kept}"), kept
 
 
 # --- a micro ablation end to end -----------------------------------------------------------------------
@@ -139,6 +139,9 @@ def test_a_micro_ablation_trains_evaluates_and_writes_the_table_plots_and_figure
     results = (out / "results.md").read_text()
     assert "| figure | none | gcn-mid | real poses |" in results and "![bar plots](ablation.png)" in results
     assert (out / "ablation.png").stat().st_size > 10_000
+    against_none = results.split("## Against no graph")[1]
+    assert "| figure (better) | gcn-mid |" in against_none and "- **gcn-mid** (1 paired seeds)" in against_none
+    assert "![paired differences](paired.png)" in against_none and (out / "paired.png").stat().st_size > 10_000
 
     with open(out / "runs.csv") as file:
         rows = list(csv.DictReader(file))

@@ -26,7 +26,7 @@ import numpy as np
 from posegraph.evaluation.body import as_keypoints, present
 from posegraph.evaluation.intervals import Estimate, bootstrap_mean
 
-__all__ = ["PAPER_SIZE", "SAMPLES_PER_CAPTION", "paper_coordinates", "paper_protocol"]
+__all__ = ["PAPER_SIZE", "SAMPLES_PER_CAPTION", "paper_coordinates", "paper_per_caption", "paper_protocol"]
 
 PAPER_SIZE = 64
 SAMPLES_PER_CAPTION = 10
@@ -39,6 +39,31 @@ def paper_coordinates(keypoints, size: int = PAPER_SIZE) -> np.ndarray:
         raise ValueError(f"paper_coordinates: size must be positive, got {size}")
     xy = keypoints[..., :2] * (PAPER_SIZE / size)
     return np.where(present(keypoints)[..., None], xy, PAPER_SIZE / 2)
+
+
+def paper_per_caption(generated, ground_truth, size: int = PAPER_SIZE) -> dict[str, np.ndarray]:
+    """Distance, variance and spread of each caption: ``{"distance": (C,), "variance": (C,), "spread": (C,)}``.
+
+    Args: as :func:`paper_protocol`.
+    """
+    gen = as_keypoints(generated, "paper_protocol: generated", ndim=4)
+    truth = as_keypoints(ground_truth, "paper_protocol: ground_truth", ndim=3)
+    if len(gen) != len(truth):
+        raise ValueError(
+            f"paper_protocol: {len(gen)} captions of generated poses but {len(truth)} ground-truth poses; "
+            "pass one ground-truth pose per caption"
+        )
+    if gen.shape[1] < 2:
+        raise ValueError(f"paper_protocol: need at least 2 samples per caption for the variance, got {gen.shape[1]}")
+    g = paper_coordinates(gen, size)  # (C, S, K, 2)
+    t = paper_coordinates(truth, size)  # (C, K, 2)
+    pairwise = np.linalg.norm(g[:, :, None] - g[:, None], axis=-1).sum(-1)  # (C, S, S)
+    s = g.shape[1]
+    return {
+        "distance": np.linalg.norm(g - t[:, None], axis=-1).sum(-1).mean(1),
+        "variance": g.var(axis=1).sum(-1).mean(-1),
+        "spread": pairwise.sum((1, 2)) / (s * (s - 1)),
+    }
 
 
 def paper_protocol(
@@ -62,25 +87,6 @@ def paper_protocol(
     Returns:
         ``{"distance": ..., "variance": ..., "spread": ...}``.
     """
-    gen = as_keypoints(generated, "paper_protocol: generated", ndim=4)
-    truth = as_keypoints(ground_truth, "paper_protocol: ground_truth", ndim=3)
-    if len(gen) != len(truth):
-        raise ValueError(
-            f"paper_protocol: {len(gen)} captions of generated poses but {len(truth)} ground-truth poses; "
-            "pass one ground-truth pose per caption"
-        )
-    if gen.shape[1] < 2:
-        raise ValueError(f"paper_protocol: need at least 2 samples per caption for the variance, got {gen.shape[1]}")
-    g = paper_coordinates(gen, size)  # (C, S, K, 2)
-    t = paper_coordinates(truth, size)  # (C, K, 2)
-    distance = np.linalg.norm(g - t[:, None], axis=-1).sum(-1).mean(1)
-    variance = g.var(axis=1).sum(-1).mean(-1)
-    pairwise = np.linalg.norm(g[:, :, None] - g[:, None], axis=-1).sum(-1)  # (C, S, S)
-    s = g.shape[1]
-    spread = pairwise.sum((1, 2)) / (s * (s - 1))
+    per_caption = paper_per_caption(generated, ground_truth, size)
     boot = dict(n_resamples=n_resamples, seed=seed, unit="captions")
-    return {
-        "distance": bootstrap_mean(distance, **boot),
-        "variance": bootstrap_mean(variance, **boot),
-        "spread": bootstrap_mean(spread, **boot),
-    }
+    return {name: bootstrap_mean(values, **boot) for name, values in per_caption.items()}

@@ -32,6 +32,7 @@ applies to, and its :class:`~posegraph.evaluation.intervals.Estimate` ``n`` says
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +46,7 @@ __all__ = [
     "NOMINAL_BONE_RATIOS",
     "StructureResult",
     "limb_asymmetry",
+    "bone_length_spread",
     "bone_length_violations",
     "joint_angle_violations",
     "structure_metrics",
@@ -144,6 +146,27 @@ def limb_asymmetry(keypoints) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):
             ratios.append(np.abs(lengths[0] - lengths[1]) / lengths.max(0))
     return np.fmax.reduce(np.stack(ratios), axis=0)  # fmax skips NaN; all NaN stays NaN
+
+
+def bone_length_spread(keypoints) -> np.ndarray:
+    """How much the bones change length between the poses drawn for one caption, ``(C,)`` for ``(C, s, 17, 3)``.
+
+    Each segment (the limbs, shoulder and hip width, nose to shoulders) is measured in units of its pose's
+    median segment, so the figure does not move with the pose's size in the frame; a caption's spread is
+    the coefficient of variation (std / mean over its ``s`` poses) of each segment present in at least two
+    of them, averaged over the segments; NaN where no segment is. A model that keeps a body's proportions
+    from sample to sample has the spread of real poses (their views and actions also change what a 2D
+    segment shows, so read it beside the real poses' figure).
+    """
+    keypoints = as_keypoints(keypoints, "bone_length_spread: keypoints", ndim=4)
+    xy = _points(keypoints)
+    lengths = np.stack([_length(xy, a, b) for _, a, b in _SEGMENTS], axis=-1)  # (C, s, segments), NaN if missing
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: nothing to measure
+        scaled = lengths / np.nanmedian(lengths, axis=-1, keepdims=True)
+        counted = np.isfinite(scaled).sum(1) >= 2  # (C, segments)
+        spread = np.nanstd(scaled, axis=1) / np.nanmean(scaled, axis=1)
+        return np.nanmean(np.where(counted, spread, np.nan), axis=-1)
 
 
 def bone_length_violations(keypoints, tolerance: float = 1.5) -> np.ndarray:
