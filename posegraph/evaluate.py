@@ -34,8 +34,8 @@ from posegraph.evaluation.report import write_report
 from posegraph.evaluation.retrieval import PoseTextEvaluator, train_evaluator
 from posegraph.evaluation.run import (HELD_OUT_SEED, caption_embeddings, coco_evaluation_set, evaluate_pipeline,
                                       synthetic_evaluation_set)
-from posegraph.pipelines import (DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS, SCHEDULERS, PoseGraphPipeline,
-                                 is_upstream_release, resolve_pipeline_dir)
+from posegraph.pipelines import (DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS, DEFAULT_SCHEDULER, SCHEDULERS,
+                                 PoseGraphPipeline, is_upstream_release, resolve_pipeline_dir)
 from posegraph.text import DEFAULT_ENCODER_NAMES, TextEncoder
 
 __all__ = ["main", "build_parser", "build_evaluator_parser"]
@@ -79,10 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-captions", type=_positive_int,
                         help=f"evaluation captions (default: {DEFAULT_SYNTHETIC_CAPTIONS} synthetic, all for coco)")
     parser.add_argument("--samples-per-caption", type=_positive_int, default=10, help="poses per caption (paper: 10)")
-    parser.add_argument("--steps", type=_positive_int, default=DEFAULT_INFERENCE_STEPS, help="denoising steps")
-    parser.add_argument("--scheduler", choices=list(SCHEDULERS), default="dpm-solver++")
-    parser.add_argument("--guidance-scale", type=float, default=DEFAULT_GUIDANCE_SCALE,
-                        help="classifier-free guidance; <= 1 turns it off")
+    parser.add_argument("--steps", type=_positive_int, default=None,
+                        help=f"denoising steps (default {DEFAULT_INFERENCE_STEPS}, or the steps a distilled "
+                             "checkpoint was distilled for)")
+    parser.add_argument("--scheduler", choices=list(SCHEDULERS), default=None,
+                        help=f"default {DEFAULT_SCHEDULER}; a distilled checkpoint samples with its own LCM scheduler "
+                             "and takes none of these")
+    parser.add_argument("--guidance-scale", type=float, default=None,
+                        help=f"classifier-free guidance; <= 1 turns it off (default {DEFAULT_GUIDANCE_SCALE:g}; off, "
+                             "and folded into the unet, for a distilled checkpoint)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (pose i of repeat r: SEED + r * poses + i)")
     parser.add_argument("--evaluator", type=Path, metavar="DIR",
                         help=f"a retrieval evaluator written by `{TRAIN_EVALUATOR}` (without it: no retrieval figures)")
@@ -187,14 +192,21 @@ def _evaluate_command(argv: list[str]) -> Path:
         except (FileNotFoundError, ValueError) as error:
             parser.error(f"--data coco: {error}")
 
+    sampler = dict(num_inference_steps=args.steps or pipeline.default_inference_steps,
+                   scheduler=args.scheduler or pipeline.default_scheduler,
+                   guidance_scale=pipeline.default_guidance_scale if args.guidance_scale is None else args.guidance_scale)
+    if pipeline.config.distilled_steps and (args.scheduler or sampler["guidance_scale"] > 1):
+        parser.error(f"--checkpoint {checkpoint} is a consistency-distilled student: it samples with its own LCM "
+                     "scheduler, its teacher's guidance folded into the unet; leave --scheduler and --guidance-scale "
+                     "out (or evaluate its teacher)")
     sections, info, generated = evaluate_pipeline(
-        pipeline, data, samples_per_caption=args.samples_per_caption, num_inference_steps=args.steps,
-        scheduler=args.scheduler, guidance_scale=args.guidance_scale, seed=args.seed, repeats=args.repeats,
-        batch_size=args.batch_size, evaluator=evaluator, n_resamples=args.bootstrap)
+        pipeline, data, samples_per_caption=args.samples_per_caption, seed=args.seed, repeats=args.repeats,
+        batch_size=args.batch_size, evaluator=evaluator, n_resamples=args.bootstrap, **sampler)
     unet = pipeline.unet.config
     meta = {
-        "checkpoint": str(checkpoint), "data": args.data, **info, "steps": args.steps, "scheduler": args.scheduler,
-        "guidance_scale": args.guidance_scale, "seed": args.seed, "sample_size": size,
+        "checkpoint": str(checkpoint), "data": args.data, **info, "steps": sampler["num_inference_steps"],
+        "scheduler": sampler["scheduler"] or type(pipeline.scheduler).__name__,
+        "guidance_scale": sampler["guidance_scale"], "seed": args.seed, "sample_size": size,
         "graph_layer": unet.get("graph_layer", "upstream spatial block"),  # the released model has no graph_layer
         "graph_positions": unet.get("graph_positions", "mid"),
         "num_parameters": pipeline.unet.num_parameters(), "text_encoder": pipeline.text_encoder.to_config(),

@@ -54,7 +54,7 @@ from posegraph.compose import compose_people
 from posegraph.io import read_coco_keypoints, read_openpose_json, write_coco_keypoints, write_openpose_json
 from posegraph.outputs import SAMPLE_FILE, OutputDirError, StagedOutputDir
 from posegraph.pipelines import (DEFAULT_GUIDANCE_INTERVAL, DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS,
-                                 SCHEDULERS, PoseGraphPipeline)
+                                 DEFAULT_SCHEDULER, SCHEDULERS, PoseGraphPipeline)
 from posegraph.pipelines.control import check_strength, keep_mask
 from posegraph.pipelines.limits import POSE_BYTES, available_memory_bytes, check_request_memory, format_bytes
 from posegraph.render import draw_openpose, draw_pose_grid, save_png
@@ -71,8 +71,6 @@ DEFAULT_CANVAS = (512, 512)
 IMAGE_BYTES_PER_PIXEL = 33
 #: The largest ``--seed``: pose ``i`` uses ``SEED + i``, and torch seeds are 64-bit.
 MAX_SEED = 2**63 - 1
-#: The sampler without ``--scheduler``, except for a distilled checkpoint (its own LCM scheduler).
-DEFAULT_SCHEDULER = "dpm-solver++"
 
 
 def _integer(text: str) -> int:
@@ -414,7 +412,7 @@ def _load(parser: argparse.ArgumentParser, args: argparse.Namespace, device: str
 def _sampler(args: argparse.Namespace, pipeline: PoseGraphPipeline) -> dict:
     """``--scheduler``, ``--steps`` and ``--guidance-scale`` as the pipeline takes them: those not given are the
     checkpoint's own (a distilled checkpoint's LCM scheduler, steps and no guidance; else DPM-Solver++)."""
-    scheduler = args.scheduler or (None if pipeline.config.distilled_steps else DEFAULT_SCHEDULER)
+    scheduler = args.scheduler or pipeline.default_scheduler
     interval = tuple(args.guidance_interval) if args.guidance_interval else "auto"
     return {"scheduler": scheduler, "num_inference_steps": args.steps, "guidance_scale": args.guidance_scale,
             "guidance_interval": interval}

@@ -9,7 +9,9 @@ import torch
 from diffusers import DDPMScheduler, LCMScheduler
 from safetensors.torch import load_file
 
+from posegraph.app.poses import PoseMaker, RequestError
 from posegraph.distill import main
+from posegraph.evaluate import main as evaluate_main
 from posegraph.distillation import DistillConfig, Distiller
 from posegraph.distillation.consistency import ddim_step, skipping_schedule, student_scheduler
 from posegraph.pipelines import PoseGraphPipeline
@@ -162,6 +164,31 @@ def test_the_sample_command_works_unchanged_on_the_student(full_run, tmp_path):
     out = sample_main(["--checkpoint", str(full_run), "--prompt", PROMPTS[0], "--num-samples", "2", "--size", "64",
                        "--out", str(tmp_path / "samples")])
     assert len(json.loads((out / "poses.json").read_text())) == 2
+
+
+def test_the_evaluate_command_samples_the_student_with_its_own_scheduler_and_steps(full_run, tmp_path, capsys):
+    out = tmp_path / "eval"
+    evaluate_main(["--checkpoint", str(full_run), "--data", "synthetic", "--out", str(out), "--num-captions", "2",
+                   "--samples-per-caption", "2", "--bootstrap", "10", "--no-plots"])
+    meta = json.loads((out / "metrics.json").read_text())["meta"]
+    assert (meta["scheduler"], meta["steps"], meta["guidance_scale"]) == ("LCMScheduler", 2, 1.0)
+    with pytest.raises(SystemExit):
+        evaluate_main(["--checkpoint", str(full_run), "--data", "synthetic", "--out", str(out), "--scheduler", "ddim"])
+    assert "is a consistency-distilled student" in capsys.readouterr().err
+
+
+def test_the_app_offers_the_students_own_sampler_and_refuses_guidance(student, tmp_path):
+    maker = PoseMaker(student, out_dir=tmp_path)
+    assert (maker.schedulers, maker.default_steps, maker.default_guidance) == (["lcm (distilled)"], 2, 1.0)
+    batch = maker.make(PROMPTS[0], num_poses=2, width=64, height=64)
+    assert len(batch.images) == 2
+    with pytest.raises(RequestError, match="distilled with its guidance folded into the model"):
+        maker.make(PROMPTS[0], guidance_scale=5)
+    with pytest.raises(RequestError, match="num_inference_steps=11 is too many for LCMScheduler .* at most 10 "
+                                           r"\(1 to 4, for a distilled checkpoint, is usual\)"):
+        maker.make(PROMPTS[0], steps=11)
+    with pytest.raises(RequestError, match="choose one of lcm"):
+        maker.make(PROMPTS[0], scheduler="dpm-solver++")
 
 
 def test_pose_control_works_with_the_student(student):

@@ -25,7 +25,8 @@ from pathlib import Path
 import torch
 
 from posegraph.io import write_openpose_json
-from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS, SCHEDULERS, PoseGraphPipeline
+from posegraph.pipelines import (DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS, DEFAULT_SCHEDULER, SCHEDULERS,
+                                 PoseGraphPipeline)
 from posegraph.render import draw_openpose, save_png
 
 __all__ = ["PoseMaker", "PoseBatch", "RequestError", "NO_CHECKPOINT_MESSAGE", "DEMO_COMMAND"]
@@ -33,6 +34,8 @@ __all__ = ["PoseMaker", "PoseBatch", "RequestError", "NO_CHECKPOINT_MESSAGE", "D
 logger = logging.getLogger(__name__)
 
 #: README command 1: trains the checkpoint the app serves by default.
+#: The one scheduler choice of a distilled checkpoint: its own LCM scheduler.
+DISTILLED_SCHEDULER = "lcm (distilled)"
 DEMO_COMMAND = "bash scripts/setup.sh && HF_HUB_OFFLINE=1 .venv/bin/python -m posegraph.demo"
 NO_CHECKPOINT_MESSAGE = (
     "No checkpoint is loaded, so there is nothing to draw poses with. Train the demo model (about 14 minutes "
@@ -128,15 +131,36 @@ class PoseMaker:
     def ready(self) -> bool:
         return self.pipeline is not None
 
+    @property
+    def distilled(self) -> bool:
+        """The checkpoint is a consistency-distilled student: its own LCM scheduler, its guidance folded in."""
+        return self.pipeline is not None and bool(self.pipeline.config.distilled_steps)
+
+    @property
+    def schedulers(self) -> list[str]:
+        """The scheduler choices the checkpoint takes."""
+        return [DISTILLED_SCHEDULER] if self.distilled else list(SCHEDULERS)
+
+    @property
+    def default_scheduler(self) -> str:
+        return DISTILLED_SCHEDULER if self.distilled else DEFAULT_SCHEDULER
+
+    @property
+    def default_steps(self) -> int:
+        return self.pipeline.default_inference_steps if self.pipeline is not None else DEFAULT_INFERENCE_STEPS
+
+    @property
+    def default_guidance(self) -> float:
+        return self.pipeline.default_guidance_scale if self.pipeline is not None else DEFAULT_GUIDANCE_SCALE
+
     def warm_up(self) -> None:
         """Draw one pose in two steps, so the first real request does not pay for lazy initialisation."""
         if self.pipeline is not None:
             self.pipeline("a person standing", num_inference_steps=2, generator=0, canvas_size=MIN_CANVAS,
                           return_heatmaps=False)
 
-    def make(self, prompt: str, negative_prompt: str = "", num_poses=8, seed=0, steps=DEFAULT_INFERENCE_STEPS,
-             scheduler: str = "dpm-solver++", guidance_scale=DEFAULT_GUIDANCE_SCALE, width=512,
-             height=512) -> PoseBatch:
+    def make(self, prompt: str, negative_prompt: str = "", num_poses=8, seed=0, steps=None,
+             scheduler: str | None = None, guidance_scale=None, width=512, height=512) -> PoseBatch:
         """Check a request, draw its poses and write their files.
 
         Args:
@@ -145,9 +169,10 @@ class PoseMaker:
                 empty for none.
             num_poses: 1 to :attr:`max_poses`.
             seed: pose ``i`` uses seed ``seed + i``; ``-1`` (or ``None``) draws random seeds.
-            steps: denoising steps, 1 to :attr:`max_steps`.
-            scheduler: one of :data:`posegraph.pipelines.SCHEDULERS`.
-            guidance_scale: classifier-free guidance, 0 to 30 (``<= 1`` turns it off).
+            steps: denoising steps, 1 to :attr:`max_steps` (``None``: :attr:`default_steps`).
+            scheduler: one of :attr:`schedulers` (``None``: :attr:`default_scheduler`).
+            guidance_scale: classifier-free guidance, 0 to 30 (``<= 1`` turns it off; at most 1 for a distilled
+                checkpoint; ``None``: :attr:`default_guidance`).
             width, height: canvas size in pixels, 64 to :attr:`max_canvas`.
 
         Raises:
@@ -161,21 +186,31 @@ class PoseMaker:
                                "\"a woman waving her left hand\".")
         negative_prompt = _text(negative_prompt, "negative prompt")
         num_poses = _whole(num_poses, "number of poses", 1, self.max_poses, "--max-poses")
-        steps = _whole(steps, "steps", 1, self.max_steps, "--max-steps")
+        steps = _whole(self.default_steps if steps is None else steps, "steps", 1, self.max_steps, "--max-steps")
+        scheduler = self.default_scheduler if scheduler is None else scheduler
+        guidance_scale = self.default_guidance if guidance_scale is None else guidance_scale
         width = _whole(width, "canvas width", MIN_CANVAS, self.max_canvas, None)
         height = _whole(height, "canvas height", MIN_CANVAS, self.max_canvas, None)
         seed = None if seed is None or seed == -1 else _whole(seed, "seed", 0, 2**62, None)
-        if scheduler not in SCHEDULERS:
-            raise RequestError(f"Unknown scheduler {scheduler!r}: choose one of {', '.join(SCHEDULERS)}.")
+        if scheduler not in self.schedulers:
+            raise RequestError(f"Unknown scheduler {scheduler!r}: choose one of {', '.join(self.schedulers)}.")
         if (not isinstance(guidance_scale, numbers.Real) or isinstance(guidance_scale, bool)
                 or not math.isfinite(guidance_scale) or not 0 <= guidance_scale <= 30):
             raise RequestError(f"Guidance must be a number from 0 to 30, got {guidance_scale!r}.")
+        if self.distilled:
+            if guidance_scale > 1:
+                raise RequestError("This checkpoint is distilled with its guidance folded into the model: set "
+                                   "Guidance to 1 or less.")
+            scheduler = None  # its own LCMScheduler
 
         start = time.perf_counter()
-        output = self.pipeline(prompt, num_poses_per_prompt=num_poses, guidance_scale=float(guidance_scale),
-                               negative_prompt=(negative_prompt or None) if guidance_scale > 1 else None,
-                               num_inference_steps=steps, scheduler=scheduler, generator=seed,
-                               canvas_size=(height, width), return_heatmaps=False)
+        try:
+            output = self.pipeline(prompt, num_poses_per_prompt=num_poses, guidance_scale=float(guidance_scale),
+                                   negative_prompt=(negative_prompt or None) if guidance_scale > 1 else None,
+                                   num_inference_steps=steps, scheduler=scheduler, generator=seed,
+                                   canvas_size=(height, width), return_heatmaps=False)
+        except ValueError as error:  # the pipeline's checks before sampling: a step count the scheduler cannot serve
+            raise RequestError(f"{error}.") from None
         seconds = time.perf_counter() - start
         return self._write(output, width, height, seconds)
 

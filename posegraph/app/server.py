@@ -23,7 +23,6 @@ import os
 import sys
 
 from posegraph.app.poses import PoseBatch, PoseMaker, RequestError, _one_line
-from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS, SCHEDULERS
 
 __all__ = ["build_app", "main", "INSTALL_HINT"]
 
@@ -103,12 +102,12 @@ def build_app(maker: PoseMaker):
                     num_poses = gr.Number(8, precision=0, label=f"Poses (1–{maker.max_poses})", elem_id="num-poses")
                     seed = gr.Number(0, precision=0, label="Seed (−1: random)", elem_id="seed")
                 with gr.Row():
-                    steps = gr.Number(DEFAULT_INFERENCE_STEPS, precision=0, label=f"Steps (1–{maker.max_steps})",
+                    steps = gr.Number(maker.default_steps, precision=0, label=f"Steps (1–{maker.max_steps})",
                                       elem_id="steps")
-                    scheduler = gr.Dropdown(list(SCHEDULERS), value="dpm-solver++", label="Scheduler",
+                    scheduler = gr.Dropdown(maker.schedulers, value=maker.default_scheduler, label="Scheduler",
                                             elem_id="scheduler")
-                guidance_scale = gr.Slider(0, 15, value=DEFAULT_GUIDANCE_SCALE, step=0.5, label="Guidance",
-                                           elem_id="guidance")
+                guidance_scale = gr.Slider(0, 15, value=maker.default_guidance, step=0.5, label="Guidance",
+                                           interactive=not maker.distilled, elem_id="guidance")
                 with gr.Accordion("Canvas size", open=False):
                     width = gr.Slider(64, maker.max_canvas, value=512, step=8, label="Width (px)", elem_id="width")
                     height = gr.Slider(64, maker.max_canvas, value=512, step=8, label="Height (px)", elem_id="height")

@@ -123,6 +123,7 @@ class Distiller(Trainer):
     checkpoints store the student's ``LCMScheduler`` and ``distill_config.json``."""
 
     label = "distill"
+    continue_with = "the same distill command (it continues from its newest checkpoint) with"
 
     def __init__(self, config: DistillConfig, run_dir: Path, checkpoint: Path | None = None):
         teacher = Path(config.teacher)

@@ -38,7 +38,7 @@ from posegraph.evaluation.paper import paper_protocol
 from posegraph.evaluation.retrieval import PoseTextEvaluator, pool_text_embeddings, retrieval_precision
 from posegraph.evaluation.semantic import SemanticResult, semantic_accuracy
 from posegraph.evaluation.structure import StructureResult, structure_metrics
-from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE
+from posegraph.pipelines import DEFAULT_SCHEDULER
 from posegraph.skeleton import COCO_17, convert_keypoints, missing_joints
 
 __all__ = [
@@ -253,9 +253,9 @@ def evaluate_pipeline(
     data: EvaluationSet,
     *,
     samples_per_caption: int = 10,
-    num_inference_steps: int = 20,
-    scheduler: str | None = "dpm-solver++",
-    guidance_scale: float = DEFAULT_GUIDANCE_SCALE,
+    num_inference_steps: int | None = None,
+    scheduler: str | None = DEFAULT_SCHEDULER,
+    guidance_scale: float | None = None,
     seed: int = 0,
     repeats: int = 1,
     batch_size: int = 64,
@@ -268,7 +268,8 @@ def evaluate_pipeline(
         pipeline: a :class:`~posegraph.pipelines.PoseGraphPipeline` whose heatmap side is ``data.size``.
         data: the evaluation set.
         samples_per_caption: poses per caption (the paper's protocol uses 10); at least 2.
-        num_inference_steps, scheduler, guidance_scale, batch_size: passed to the pipeline.
+        num_inference_steps, scheduler, guidance_scale, batch_size: passed to the pipeline (``None`` steps or
+            guidance: the pipeline's defaults; a distilled checkpoint needs ``scheduler=None``).
         seed: repeat ``r`` draws pose ``i`` with seed ``seed + r * C * samples_per_caption + i``.
         repeats: independent samplings; above 1, generated figures get Student-t intervals over them.
         evaluator: a trained :class:`PoseTextEvaluator` for retrieval precision (``None``: no retrieval).

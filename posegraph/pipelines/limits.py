@@ -99,8 +99,9 @@ def check_inference_steps(scheduler, num_inference_steps: int) -> None:
                  None)
     if top is None or above is None:
         limit = f"at most {top}" if top is not None else "no step count"
+        usual = "1 to 4, for a distilled checkpoint," if name == "LCMScheduler" else "10 to 50"
         raise ValueError(f"num_inference_steps={num_inference_steps} is too many for {name} with this model's "
-                         f"{train_steps} training timesteps ({problem}); it takes {limit} (20 to 50 is usual)")
+                         f"{train_steps} training timesteps ({problem}); it takes {limit} ({usual} is usual)")
     spacing = scheduler.config.get("timestep_spacing", "?")
     raise ValueError(f"num_inference_steps={num_inference_steps} does not give a proper {name} schedule with this "
                      f"model's {spacing!r} timestep spacing ({problem}: a rounding quirk of diffusers); "

@@ -49,6 +49,9 @@ DEFAULT_GUIDANCE_INTERVAL = (600, 1000)
 #: 10 DPM-Solver++ steps follow prompts as well as 20 on the trained cpu preset and keep more limb joints: the
 #: last low-noise steps of a longer run let the weakest joints' maps fade (benchmarks/RESULTS.md).
 DEFAULT_INFERENCE_STEPS = 10
+#: The scheduler the command lines and the app sample with when none is named (a distilled checkpoint: its own
+#: LCMScheduler, see :attr:`PoseGraphPipeline.default_scheduler`).
+DEFAULT_SCHEDULER = "dpm-solver++"
 
 _SEED_RANGE = 2**62
 #: The random stream, beside a pose's noise, that draws whether it is mirrored (``canonical_side``).
@@ -146,6 +149,23 @@ class PoseGraphPipeline(DiffusionPipeline):
     def skeleton(self) -> Skeleton:
         """The joint layout of the poses (the unet's): heatmap channel ``k`` and keypoint row ``k`` are its joint ``k``."""
         return self.unet.skeleton
+
+    @property
+    def default_scheduler(self) -> str | None:
+        """The ``scheduler`` to sample with when a caller names none: :data:`DEFAULT_SCHEDULER`, or ``None`` (its
+        own ``LCMScheduler``) for a distilled checkpoint, which takes no named scheduler."""
+        return None if self.config.distilled_steps else DEFAULT_SCHEDULER
+
+    @property
+    def default_inference_steps(self) -> int:
+        """Steps when a caller chooses none: :data:`DEFAULT_INFERENCE_STEPS`, or a distilled checkpoint's own."""
+        return self.config.distilled_steps or DEFAULT_INFERENCE_STEPS
+
+    @property
+    def default_guidance_scale(self) -> float:
+        """Guidance when a caller chooses none: :data:`DEFAULT_GUIDANCE_SCALE`, or off (1) for a distilled
+        checkpoint, whose teacher's guidance is folded into its unet."""
+        return 1.0 if self.config.distilled_steps else DEFAULT_GUIDANCE_SCALE
 
     def enable_autocast(self, dtype: torch.dtype | str = torch.bfloat16) -> None:
         """Run the unet under ``torch.autocast`` in ``dtype`` on its device: convolutions, attention and linear
@@ -283,11 +303,10 @@ class PoseGraphPipeline(DiffusionPipeline):
                 :mod:`posegraph.pipelines.limits`); each checked before any sampling.
         """
         prompts = _check_prompts(prompt, "prompt")
-        distilled = self.config.distilled_steps
         if num_inference_steps is None:
-            num_inference_steps = distilled or DEFAULT_INFERENCE_STEPS
+            num_inference_steps = self.default_inference_steps
         if guidance_scale is None:
-            guidance_scale = 1.0 if distilled else DEFAULT_GUIDANCE_SCALE
+            guidance_scale = self.default_guidance_scale
         _check_positive(num_poses_per_prompt=num_poses_per_prompt, num_inference_steps=num_inference_steps,
                         batch_size=batch_size, resample=resample)
         height, width = check_canvas_size(canvas_size)
@@ -295,7 +314,7 @@ class PoseGraphPipeline(DiffusionPipeline):
             raise TypeError(f"guidance_scale must be a finite number, got {guidance_scale!r}")
         _check_interval(guidance_interval)
         guided = guidance_scale > 1
-        if distilled:
+        if self.config.distilled_steps:
             _check_distilled(scheduler, guided)
         if negative_prompt is not None and not guided:
             logger.warning("negative_prompt has no effect with guidance_scale <= 1")

@@ -208,6 +208,8 @@ class Trainer:
 
     #: The progress bar's label.
     label = "train"
+    #: How the NaN message says to continue a run from its last good checkpoint.
+    continue_with = "--resume latest"
 
     def __init__(self, config: TrainConfig, run_dir: Path, checkpoint: Path | None = None,
                  init_from: Path | None = None):
@@ -327,8 +329,8 @@ class Trainer:
             return (f"the loss became NaN/inf at step {self.step + 1}, before any checkpoint was written; start "
                     f"again with a gentler setting: {gentler}")
         return (f"the loss became NaN/inf at step {self.step + 1}; training stopped without saving that step, the "
-                f"last good checkpoint is {saved[-1]}. Continue from it with a gentler setting: --resume latest "
-                f"{gentler}; the change is recorded in {self.run_dir / 'history.jsonl'}")
+                f"last good checkpoint is {saved[-1]}. Continue from it with a gentler setting: "
+                f"{self.continue_with} {gentler}; the change is recorded in {self.run_dir / 'history.jsonl'}")
 
     # -- the loop --------------------------------------------------------------------------------------
 
