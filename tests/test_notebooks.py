@@ -142,15 +142,18 @@ def test_ablation_reads_the_runners_runs_json(tmp_path, monkeypatch):
                  for output in cell.outputs if "text/markdown" in output.get("data", {}))
     assert "| distance | 300 ± 0 | 200 ± 0 | 100 |" in table
     assert "fpd" not in table  # no run has it
+    paired = [output["data"]["text/markdown"] for cell in nb.cells if cell.cell_type == "code"
+              for output in cell.outputs if "text/markdown" in output.get("data", {})][1]
+    assert "| distance | -100 [-100, -100] **better** |" in paired  # lower is better, both seeds agree
     assert (tmp_path / "outputs/ablation/ablation.png").stat().st_size > 0
 
 
-COMMITTED_RESULTS = NOTEBOOKS.parent / "experiments/results/quick"
+COMMITTED_RESULTS = NOTEBOOKS.parent / "experiments/results/standard"
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (COMMITTED_RESULTS / "runs.json").is_file(), reason="the quick ablation has not been committed")
-def test_ablation_plots_the_committed_quick_results(tmp_path, monkeypatch):
+@pytest.mark.skipif(not (COMMITTED_RESULTS / "runs.json").is_file(), reason="the standard ablation has not been committed")
+def test_ablation_plots_the_committed_standard_results(tmp_path, monkeypatch):
     monkeypatch.setenv("POSEGRAPH_ABLATION_RESULTS", str(COMMITTED_RESULTS))
     nb = execute("ablation.ipynb", tmp_path, monkeypatch)
 
