@@ -57,7 +57,7 @@ from posegraph import evaluate as evaluate_cli  # noqa: E402
 from posegraph import train as train_cli  # noqa: E402
 from posegraph.evaluation.run import synthetic_evaluation_set  # noqa: E402
 from posegraph.nn import graph_layer_name  # noqa: E402
-from posegraph.pipelines import DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS  # noqa: E402
+from posegraph.pipelines import DEFAULT_GUIDANCE_INTERVAL, DEFAULT_GUIDANCE_SCALE, DEFAULT_INFERENCE_STEPS  # noqa: E402
 
 __all__ = ["Size", "SIZES", "Metric", "METRICS", "DEFAULT_VARIANTS", "Ablation", "resolve_variants", "summarize",
            "markdown_table", "plot_summary", "write_results", "main"]
@@ -196,6 +196,13 @@ def _lookup(sections: dict, path: tuple[str, ...]) -> float | None:
     return node.get("value") if isinstance(node, dict) else None
 
 
+def _figures(metrics: dict) -> dict:
+    """``{"figures": ..., "real": ...}`` of a run's ``metrics.json``: every figure of :data:`METRICS`."""
+    sections = metrics["sections"]
+    return {"figures": {m.name: _lookup(sections, m.path) for m in METRICS},
+            "real": {m.name: _lookup(sections, m.real_path) for m in METRICS if m.real_path}}
+
+
 def _number(value) -> str:
     """A CSV cell: empty for a missing figure."""
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
@@ -234,9 +241,18 @@ class Ablation:
         return [(variant, seed) for seed in self.seeds for variant in self.variants]
 
     def finished(self) -> list[dict]:
-        """The records of the runs finished so far, variant by variant."""
-        files = [self.folder(variant, seed) / "record.json" for variant in self.variants for seed in self.seeds]
-        return [json.loads(file.read_text()) for file in files if file.is_file()]
+        """The records of the runs finished so far, variant by variant, their figures read again from each run's
+        ``eval/metrics.json`` where it is there (so a figure added to :data:`METRICS` covers earlier runs)."""
+        records = []
+        for variant in self.variants:
+            for seed in self.seeds:
+                folder = self.folder(variant, seed)
+                if (folder / "record.json").is_file():
+                    record = json.loads((folder / "record.json").read_text())
+                    if (folder / "eval" / "metrics.json").is_file():
+                        record.update(_figures(json.loads((folder / "eval" / "metrics.json").read_text())))
+                    records.append(record)
+        return records
 
     def plan(self) -> str:
         """Runs done, runs left and the time left, at this directory's measured rate (else the size's figure)."""
@@ -296,8 +312,7 @@ class Ablation:
             "variant": variant, "seed": seed, "model": model,
             "num_parameters": metrics["meta"]["num_parameters"],
             "train_seconds": json.loads(trained_file.read_text())["seconds"], "eval_seconds": eval_seconds,
-            "figures": {m.name: _lookup(metrics["sections"], m.path) for m in METRICS},
-            "real": {m.name: _lookup(metrics["sections"], m.real_path) for m in METRICS if m.real_path},
+            **_figures(metrics),
         }
         _write_atomically(record_file, json.dumps(record, indent=2, allow_nan=False) + "\n")
         return record
@@ -425,12 +440,13 @@ def write_results(out: Path, ablation: Ablation, records: list[dict]) -> None:
             "(negative: closer). **better** / **worse**: the interval lies on that side of zero.", "",
             *paired.markdown(comparison), "", "![paired differences](paired.png)"]
     seeds = sorted({r["seed"] for r in records})
+    low, high = DEFAULT_GUIDANCE_INTERVAL
     lines = [
         f"# Graph-layer ablation ({ablation.size_name})", "",
         f"GUNet `{size.preset}` preset trained for {size.max_steps} steps at batch {size.batch_size} on "
         f"{size.synthetic_size} synthetic pairs, seeds {seeds}; evaluated on {size.num_captions} held-out captions "
         f"x {size.samples_per_caption} samples (DPM-Solver++, {size.inference_steps} steps, "
-        f"guidance {DEFAULT_GUIDANCE_SCALE:g}). "
+        f"guidance {DEFAULT_GUIDANCE_SCALE:g} at timesteps {low}-{high}). "
         "Cells: mean ± std over seeds; arrows say which way is better (≈ real: closest to the real poses).", "",
         *markdown_table(summary, real), "",
         "## Against no graph", "", *against_none, "",

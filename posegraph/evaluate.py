@@ -192,9 +192,9 @@ def _evaluate_command(argv: list[str]) -> Path:
         except (FileNotFoundError, ValueError) as error:
             parser.error(f"--data coco: {error}")
 
+    guidance = pipeline.default_guidance_scale if args.guidance_scale is None else args.guidance_scale
     sampler = dict(num_inference_steps=args.steps or pipeline.default_inference_steps,
-                   scheduler=args.scheduler or pipeline.default_scheduler,
-                   guidance_scale=pipeline.default_guidance_scale if args.guidance_scale is None else args.guidance_scale)
+                   scheduler=args.scheduler or pipeline.default_scheduler, guidance_scale=guidance)
     if pipeline.config.distilled_steps and (args.scheduler or sampler["guidance_scale"] > 1):
         parser.error(f"--checkpoint {checkpoint} is a consistency-distilled student: it samples with its own LCM "
                      "scheduler, its teacher's guidance folded into the unet; leave --scheduler and --guidance-scale "
